@@ -1,0 +1,173 @@
+"""ImageNet weights for the ResNet backbone: torchvision's download or a local file.
+
+Why a module of its own: a training run must not die deep inside torch.hub with a
+stack trace when the machine is offline. Every failure here ends in one
+``PretrainedWeightsError`` whose single line says how to get the weights.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import torch
+from torch import nn
+from torchvision import models
+
+# Depth key -> torchvision weights enum (the V1 ImageNet weights, as fast-reid/BoT used).
+TORCHVISION_WEIGHTS: dict[str, Any] = {
+    "18x": models.ResNet18_Weights.IMAGENET1K_V1,
+    "34x": models.ResNet34_Weights.IMAGENET1K_V1,
+    "50x": models.ResNet50_Weights.IMAGENET1K_V1,
+    "101x": models.ResNet101_Weights.IMAGENET1K_V1,
+}
+
+# Prefixes that wrappers commonly add to a ResNet's keys; stripped before matching.
+_WRAPPER_PREFIXES = ("module.", "backbone.")
+_CLASSIFIER_PREFIX = "fc."
+
+
+class PretrainedWeightsError(RuntimeError):
+    """Pretrained weights could not be found, downloaded or loaded; the message says what to do."""
+
+
+@dataclass
+class LoadReport:
+    """What a state-dict load matched: counts and the names that did not match."""
+
+    source: str
+    loaded: int
+    missing: list[str] = field(default_factory=list)
+    unexpected: list[str] = field(default_factory=list)
+
+
+def resnet_name(depth: str) -> str:
+    """'50x' -> 'ResNet-50' (for messages)."""
+    return f"ResNet-{depth.rstrip('x')}"
+
+
+def imagenet_weights_url(depth: str) -> str:
+    """The URL of torchvision's ImageNet file for this depth."""
+    return TORCHVISION_WEIGHTS[depth].url
+
+
+def download_state_dict(url: str) -> dict[str, torch.Tensor]:
+    """torchvision's state dict from torch hub's cache, downloading it there first if absent.
+
+    Kept as a separate function so that tests can replace it (no network in tests).
+    """
+    return torch.hub.load_state_dict_from_url(url, progress=True, check_hash=True, weights_only=True)
+
+
+def _how_to_get_weights(depth: str) -> str:
+    url = imagenet_weights_url(depth)
+    cache = Path(torch.hub.get_dir()) / "checkpoints"
+    return (
+        f"download it from {url} and set MODEL.BACKBONE.PRETRAIN_PATH /path/to/file.pth "
+        f"(or copy it into {cache}), or set MODEL.BACKBONE.PRETRAIN False to train from scratch"
+    )
+
+
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split())
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def fetch_imagenet_state_dict(depth: str) -> dict[str, torch.Tensor]:
+    """torchvision's ImageNet weights for `depth`, or a PretrainedWeightsError saying how to get them."""
+    url = imagenet_weights_url(depth)
+    try:
+        return download_state_dict(url)
+    except Exception as exc:  # offline, proxy, hash mismatch, full disk: all end the same way
+        raise PretrainedWeightsError(
+            f"could not get torchvision's ImageNet weights for {resnet_name(depth)} ({_one_line(exc)}); "
+            + _how_to_get_weights(depth)
+        ) from exc
+
+
+def read_state_dict_file(path: str | Path, depth: str) -> dict[str, torch.Tensor]:
+    """The tensors of a local weights file: a state dict, or a dict holding one under 'state_dict' or 'model'."""
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise PretrainedWeightsError(
+            f"MODEL.BACKBONE.PRETRAIN_PATH {file}: file not found; " + _how_to_get_weights(depth)
+        )
+    try:
+        loaded = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as exc:
+        raise PretrainedWeightsError(
+            f"MODEL.BACKBONE.PRETRAIN_PATH {file}: cannot be read as a torch weights file ({_one_line(exc)}); "
+            + _how_to_get_weights(depth)
+        ) from None
+    for wrapper_key in ("state_dict", "model"):
+        if isinstance(loaded, Mapping) and isinstance(loaded.get(wrapper_key), Mapping):
+            loaded = loaded[wrapper_key]
+            break
+    if not isinstance(loaded, Mapping):
+        raise PretrainedWeightsError(
+            f"MODEL.BACKBONE.PRETRAIN_PATH {file}: holds a {type(loaded).__name__}, not a state dict; "
+            + _how_to_get_weights(depth)
+        )
+    return {str(k): v for k, v in loaded.items() if isinstance(v, torch.Tensor)}
+
+
+def _strip_prefixes(state_dict: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    stripped: dict[str, torch.Tensor] = {}
+    for name, tensor in state_dict.items():
+        for prefix in _WRAPPER_PREFIXES:
+            if name.startswith(prefix):
+                name = name[len(prefix):]
+        stripped[name] = tensor
+    return stripped
+
+
+def _preview(names: list[str], limit: int = 5) -> str:
+    shown = ", ".join(names[:limit])
+    return shown + (f", ... ({len(names) - limit} more)" if len(names) > limit else "")
+
+
+def load_resnet_weights(module: nn.Module, state_dict: Mapping[str, torch.Tensor], depth: str, source: str) -> LoadReport:
+    """Copy a torchvision ResNet state dict (its `fc.` classifier dropped) into `module`.
+
+    Errors when nothing matches or a shape differs (the wrong depth); warns, naming the
+    keys, when some backbone tensors are missing or the file has extra ones.
+    """
+    weights = {k: v for k, v in _strip_prefixes(state_dict).items() if not k.startswith(_CLASSIFIER_PREFIX)}
+    own = module.state_dict()
+    matched = [k for k in weights if k in own]
+    wrong_shape = [k for k in matched if weights[k].shape != own[k].shape]
+    expected = resnet_name(depth)
+    if not matched or wrong_shape:
+        detail = (
+            f"{len(wrong_shape)} tensors have other shapes ({_preview(wrong_shape, 3)})"
+            if wrong_shape
+            else f"none of its {len(weights)} tensor names match"
+        )
+        raise PretrainedWeightsError(
+            f"{source} does not look like a {expected} state dict: {detail}; "
+            f"give torchvision's file ({imagenet_weights_url(depth)}) or set MODEL.BACKBONE.PRETRAIN False"
+        )
+    result = module.load_state_dict({k: weights[k] for k in matched}, strict=False)
+    missing = [k for k in result.missing_keys if not k.endswith("num_batches_tracked")]
+    unexpected = [k for k in weights if k not in own]
+    if missing:
+        warnings.warn(
+            f"{source}: {len(missing)} {expected} tensors not in the file keep their random init: {_preview(missing)}",
+            stacklevel=2,
+        )
+    if unexpected:
+        warnings.warn(f"{source}: {len(unexpected)} tensors in the file were ignored: {_preview(unexpected)}", stacklevel=2)
+    return LoadReport(source=source, loaded=len(matched), missing=missing, unexpected=unexpected)
+
+
+def load_pretrained_backbone(module: nn.Module, depth: str, pretrain_path: str = "") -> LoadReport:
+    """Load ImageNet weights into `module`: from `pretrain_path` when given, else torchvision's download."""
+    if pretrain_path:
+        state_dict = read_state_dict_file(pretrain_path, depth)
+        return load_resnet_weights(module, state_dict, depth, source=f"MODEL.BACKBONE.PRETRAIN_PATH {pretrain_path}")
+    state_dict = fetch_imagenet_state_dict(depth)
+    return load_resnet_weights(module, state_dict, depth, source=f"torchvision {TORCHVISION_WEIGHTS[depth]}")

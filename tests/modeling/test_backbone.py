@@ -1,0 +1,63 @@
+"""ResNet backbone: output shapes per depth and last stride, FEAT_DIM warning, channels_last."""
+
+from __future__ import annotations
+
+import warnings
+
+import pytest
+import torch
+
+from reidlab.config import build_config
+from reidlab.modeling import RESNET_WIDTHS, ResNetBackbone, build_backbone
+
+
+def _cfg(depth: str = "18x", last_stride: int = 1, feat_dim: int | None = None):
+    width = RESNET_WIDTHS[depth] if feat_dim is None else feat_dim
+    return build_config(
+        {"MODEL": {"BACKBONE": {"DEPTH": depth, "LAST_STRIDE": last_stride, "FEAT_DIM": width, "PRETRAIN": False}}}
+    )
+
+
+@pytest.mark.parametrize("depth", ["18x", "34x", "50x", "101x"])
+def test_feature_map_shape_for_each_depth_and_last_stride(depth: str) -> None:
+    images = torch.randn(2, 3, 64, 32)
+    for last_stride, total_stride in ((2, 32), (1, 16)):
+        backbone = build_backbone(_cfg(depth, last_stride)).eval()
+        with torch.no_grad():
+            feature_map = backbone(images)
+        assert backbone.out_channels == RESNET_WIDTHS[depth]
+        assert feature_map.shape == (2, RESNET_WIDTHS[depth], 64 // total_stride, 32 // total_stride)
+
+
+def test_last_stride_one_changes_only_layer4_first_block() -> None:
+    strided = [m.stride for m in ResNetBackbone("50x", 2).layer4[0].modules() if isinstance(m, torch.nn.Conv2d)]
+    unstrided = [m.stride for m in ResNetBackbone("50x", 1).layer4[0].modules() if isinstance(m, torch.nn.Conv2d)]
+    assert (2, 2) in strided and (2, 2) not in unstrided
+    assert unstrided.count((1, 1)) == len(unstrided)
+
+
+def test_feat_dim_that_differs_from_the_real_width_warns_and_is_ignored() -> None:
+    with pytest.warns(UserWarning, match=r"MODEL\.BACKBONE\.FEAT_DIM.*using 512"):
+        backbone = build_backbone(_cfg("18x", feat_dim=2048))
+    assert backbone.out_channels == 512
+
+
+def test_matching_feat_dim_does_not_warn() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        build_backbone(_cfg("18x", feat_dim=512))
+
+
+def test_channels_last_gives_the_same_feature_map() -> None:
+    backbone = build_backbone(_cfg("18x")).eval()
+    images = torch.randn(2, 3, 64, 32)
+    with torch.no_grad():
+        expected = backbone(images)
+        backbone = backbone.to(memory_format=torch.channels_last)
+        got = backbone(images.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+
+
+def test_unknown_depth_is_a_clear_error() -> None:
+    with pytest.raises(ValueError, match="MODEL.BACKBONE.DEPTH"):
+        ResNetBackbone("152x")
