@@ -1,0 +1,75 @@
+"""Atomic file writes: a crash at any instant leaves the old file or the new one, never half of one."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+import torch
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    """Write to a temporary file in the same folder, flush it to disk, then rename over `path`."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    return write_bytes_atomic(path, text.encode("utf-8"))
+
+
+def write_json_atomic(path: str | Path, data: Any) -> Path:
+    """Strict JSON (NaN and inf become null), readable by any language."""
+    return write_text_atomic(path, json.dumps(_finite(data), indent=2, allow_nan=False, default=_json_default) + "\n")
+
+
+def save_torch_atomic(path: str | Path, obj: Any) -> Path:
+    return write_bytes_atomic(path, _serialise(lambda buf: torch.save(obj, buf)))
+
+
+def save_npz_atomic(path: str | Path, arrays: dict[str, np.ndarray]) -> Path:
+    return write_bytes_atomic(path, _serialise(lambda buf: np.savez_compressed(buf, **arrays)))
+
+
+def _serialise(write: Callable[[io.BytesIO], None]) -> bytes:
+    buffer = io.BytesIO()
+    write(buffer)
+    return buffer.getvalue()
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _json_default(value: Any) -> Any:
+    """numpy scalars and paths appear in metrics and configs; JSON needs plain types."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")

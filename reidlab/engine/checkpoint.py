@@ -1,0 +1,48 @@
+"""reidlab checkpoints: plain tensors and numbers, saved atomically, loaded with weights_only=True.
+
+A checkpoint never holds Python objects, so loading one from elsewhere cannot run code.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from reidlab.engine.atomic import save_torch_atomic
+
+FORMAT = "reidlab-checkpoint"
+VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, damaged, not ours, or unsafe."""
+
+
+def save_checkpoint(path: Path, kind: str, **content: Any) -> Path:
+    """Write a checkpoint of a kind (best, final, last, periodic) with the given entries."""
+    return save_torch_atomic(path, {"format": FORMAT, "version": VERSION, "kind": kind, **content})
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """A checkpoint's content; a one-line CheckpointError for anything that is not a safe reidlab checkpoint."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    try:
+        data = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CheckpointError(
+            f"{path}: refused to load: it holds Python objects, not only tensors ({first[:160]}); "
+            "reidlab loads checkpoints with weights_only=True so that a file cannot run code"
+        ) from None
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise CheckpointError(f"{path}: cannot read checkpoint ({str(exc).splitlines()[0][:160]}); the file may be truncated") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a reidlab checkpoint (no '{FORMAT}' marker); give a best_model.pth, model_final.pth or last_checkpoint.pth written by reidlab train")
+    if data.get("version", 0) > VERSION:
+        raise CheckpointError(f"{path}: written by a newer reidlab (checkpoint version {data['version']}); upgrade reidlab")
+    return data

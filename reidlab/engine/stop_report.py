@@ -1,0 +1,140 @@
+"""STOPPING_REASON.txt: why the run stopped, how good it got, and what to try next, with evidence."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from reidlab.config import Config
+from reidlab.engine.stop_reasons import HEADLINES, Stop, StopReason
+
+CHANCE_MARGIN = 0.9  # CE above 90 % of ln(#ids) means the classifier is close to guessing
+MIN_EPOCHS_FOR_CHANCE = 3  # in the first epochs CE near ln(#ids) is normal
+
+
+def stopping_reason_text(stop: Stop, cfg: Config, info: dict, history: list[dict], run_dir: Path, resume_command: str) -> str:
+    """The plain-words report written at the end of every run, whatever ended it."""
+    solver = cfg.SOLVER
+    headline = HEADLINES[stop.reason].format(
+        metric=solver.EARLY_STOP.METRIC,
+        patience=solver.EARLY_STOP.PATIENCE,
+        max_epoch=solver.MAX_EPOCH,
+        minutes=solver.TIME_LIMIT_MINUTES,
+    )
+    lines = [
+        f"STOPPING REASON: {stop.reason.value}",
+        "",
+        headline,
+        stop.message,
+        f"Stopped at epoch {stop.epoch} of {solver.MAX_EPOCH}.",
+        "",
+        "RESULT",
+        *_result_lines(info, run_dir),
+        "",
+        "FINAL LOSSES (last completed epoch)",
+        *_loss_lines(history, info.get("num_classes")),
+        "",
+        "KEY HYPERPARAMETERS",
+        *(f"  {name}: {value}" for name, value in info.get("hyperparameters", {}).items()),
+        "",
+        "WHAT TO TRY NEXT",
+        *(f"  - {step}" for step in next_steps(stop, cfg, info, history, run_dir, resume_command)),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def _result_lines(info: dict, run_dir: Path) -> list[str]:
+    best = info.get("best")
+    if not best:
+        return ["  No epoch was evaluated, so there is no best_model.pth."]
+    return [
+        f"  Best mAP: {best['mAP']:.4f} at epoch {best['epoch']} "
+        f"(rank-1 {best['rank1']:.4f}, rank-5 {best['rank5']:.4f}, mINP {best['mINP']:.4f})",
+        f"  Best weights: {run_dir / 'best_model.pth'}",
+    ]
+
+
+def _loss_lines(history: list[dict], num_classes: int | None) -> list[str]:
+    if not history:
+        return ["  No epoch completed."]
+    last = history[-1]
+    lines = [f"  {name}: {_fmt(last[name])}" for name in last if name.startswith("loss")]
+    ce = last.get("loss_ce")
+    if ce is not None and num_classes:
+        lines.append(f"  (cross-entropy at chance level would be ln({num_classes}) = {math.log(num_classes):.3f})")
+    return lines
+
+
+def _fmt(value) -> str:
+    return "not finite" if value is None or not math.isfinite(value) else f"{value:.4f}"
+
+
+def next_steps(stop: Stop, cfg: Config, info: dict, history: list[dict], run_dir: Path, resume_command: str) -> list[str]:
+    """Advice that follows from the stop reason and from the curves."""
+    solver = cfg.SOLVER
+    steps: list[str] = []
+    reason = stop.reason
+    if reason is StopReason.OUT_OF_MEMORY:
+        k = cfg.DATALOADER.NUM_INSTANCE
+        smaller = max(k * 2, (solver.IMS_PER_BATCH // 2) // k * k)
+        steps.append(
+            f"Lower SOLVER.IMS_PER_BATCH from {solver.IMS_PER_BATCH} to {smaller} and keep DATALOADER.NUM_INSTANCE {k} "
+            f"(so each batch still holds {smaller // k} identities x {k} images); scale SOLVER.BASE_LR by the same factor."
+        )
+        if not solver.AMP.ENABLED:
+            steps.append("Enable mixed precision: SOLVER.AMP.ENABLED True (about half the activation memory).")
+        steps.append(f"Or train at a smaller INPUT.SIZE_TRAIN than {cfg.INPUT.SIZE_TRAIN}.")
+    elif reason is StopReason.DIVERGED:
+        steps.append(f"Lower SOLVER.BASE_LR from {solver.BASE_LR:g} to {solver.BASE_LR / 10:g}.")
+        steps.append(f"Lengthen warmup: SOLVER.WARMUP_ITERS {max(solver.WARMUP_ITERS * 2, 500)}.")
+        if solver.AMP.ENABLED:
+            steps.append("If it diverges again, try SOLVER.AMP.ENABLED False to rule out fp16 overflow.")
+    elif reason in (StopReason.INTERRUPTED, StopReason.TIME_LIMIT):
+        steps.append(f"Continue where it stopped (from the last completed epoch): {resume_command}")
+        if reason is StopReason.TIME_LIMIT:
+            steps.append("Raise or clear SOLVER.TIME_LIMIT_MINUTES (0 = no limit) if the run needs more time.")
+    elif reason is StopReason.ERROR:
+        steps.append(f"Read the traceback at the end of {run_dir / 'log.txt'}; fix the cause, then resume: {resume_command}")
+    else:
+        steps.extend(_curve_advice(cfg, info, history))
+    steps.extend(_chance_level_advice(info, history))
+    return steps
+
+
+def _curve_advice(cfg: Config, info: dict, history: list[dict]) -> list[str]:
+    evaluated = [r for r in history if r.get("mAP") is not None]
+    best = info.get("best")
+    if not evaluated or not best:
+        return ["No evaluation ran: lower TEST.EVAL_PERIOD so that mAP is measured."]
+    advice = []
+    last_epoch = evaluated[-1]["epoch"]
+    if best["epoch"] == last_epoch and len(evaluated) > 1:
+        advice.append(
+            f"mAP was still rising at the last evaluation (epoch {last_epoch}): raise SOLVER.MAX_EPOCH "
+            f"(now {cfg.SOLVER.MAX_EPOCH}) or SOLVER.EARLY_STOP.PATIENCE (now {cfg.SOLVER.EARLY_STOP.PATIENCE})."
+        )
+    else:
+        advice.append(f"mAP peaked at epoch {best['epoch']} ({best['mAP']:.4f}); use best_model.pth, not model_final.pth.")
+    if cfg.SOLVER.SCHED == "MultiStepLR":
+        first_drop = min(cfg.SOLVER.STEPS, default=None)
+        if first_drop is None or first_drop > last_epoch:
+            advice.append(
+                f"The learning rate never decayed before the stop (first step at epoch {first_drop}): "
+                "move SOLVER.STEPS earlier or try SOLVER.SCHED CosineAnnealingLR."
+            )
+    return advice
+
+
+def _chance_level_advice(info: dict, history: list[dict]) -> list[str]:
+    num_classes = info.get("num_classes")
+    ce = history[-1].get("loss_ce") if history else None
+    if not num_classes or ce is None or not math.isfinite(ce) or len(history) < MIN_EPOCHS_FOR_CHANCE:
+        return []
+    chance = math.log(num_classes)
+    if ce < CHANCE_MARGIN * chance:
+        return []
+    return [
+        f"Cross-entropy {ce:.3f} is at chance level (ln({num_classes}) = {chance:.3f}): the classifier learned nothing. "
+        "Check that the weights change (update_ratio_* in training_history.json), the learning rate, and the labels."
+    ]

@@ -1,0 +1,185 @@
+"""`reidlab train`: from a fast-reid config to a complete, honest run directory."""
+
+from __future__ import annotations
+
+import json
+import random
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable
+
+import numpy as np
+import torch
+
+from reidlab.config import Config, ConfigError, load_config
+from reidlab.data import build_test_data, build_train_data
+from reidlab.engine.checkpoint import load_checkpoint
+from reidlab.engine.console import log_to_console_and_file
+from reidlab.engine.model_info import device_description, hyperparameters, now_iso, versions
+from reidlab.engine.run_dir import MODEL_INFO_FILE, RunDirectory, RunDirError, resolve_run_dir
+from reidlab.engine.stop_reasons import Stop, StopReason
+from reidlab.engine.stop_report import stopping_reason_text
+from reidlab.engine.trainer import Hooks, Trainer
+from reidlab.modeling import build_model
+
+EXIT_INTERRUPTED = 130
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    stop: Stop
+    best: dict | None
+
+    @property
+    def exit_code(self) -> int:
+        if self.stop.reason is StopReason.INTERRUPTED:
+            return EXIT_INTERRUPTED
+        return 1 if self.stop.reason.is_failure else 0
+
+
+def train(
+    config_file: str | Path | None = None,
+    run_name: str | None = None,
+    overrides: Iterable[str] = (),
+    resume: bool = False,
+    hooks: Hooks | None = None,
+) -> TrainResult:
+    """Train from a config; every ending, failures included, leaves a complete run directory."""
+    cfg = load_config(config_file, overrides)
+    run = RunDirectory(resolve_run_dir(cfg, run_name, config_file))
+    cfg = cfg.model_copy(deep=True)
+    cfg.OUTPUT_DIR = run.path.as_posix()
+    checkpoint = _checkpoint_to_resume(run) if resume else _refuse_existing_run(run)
+
+    seed_everything(cfg.SEED)
+    device = select_device(cfg.MODEL.DEVICE)
+    train_data = build_train_data(cfg, seed=cfg.SEED)
+    test_sets = build_test_data(cfg)
+    model = build_model(cfg, train_data.num_classes).to(device)
+    if cfg.MODEL.WEIGHTS and checkpoint is None:
+        _load_initial_weights(model, cfg.MODEL.WEIGHTS)
+    trainer = Trainer(cfg, run, model, train_data, test_sets, device, hooks)
+    if checkpoint is not None:
+        trainer.load_checkpoint_state(checkpoint)
+
+    run.create()
+    with log_to_console_and_file(run.log_file) as log:
+        info = _initial_info(cfg, run, train_data, device, trainer, checkpoint is not None)
+        _log_header(log, cfg, run, train_data, test_sets, device, trainer, checkpoint)
+        run.write_config(cfg)
+        run.write_model_info(info)
+        stop = trainer.fit()
+        trainer.save_final_model()
+        _finish(cfg, run, trainer, info, stop, config_file, run_name)
+        log.info("Stopped: %s. %s", stop.reason.value, stop.message)
+        if trainer.state.best:
+            best = trainer.state.best
+            log.info("Best mAP %.4f (rank-1 %.4f) at epoch %d: %s", best["mAP"], best["rank1"], best["epoch"], run.best_model)
+        log.info("Why it stopped and what to try next: %s", run.file("STOPPING_REASON.txt"))
+    return TrainResult(run.path, stop, trainer.state.best)
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def select_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"MODEL.DEVICE {name}: CUDA is not available on this machine; use MODEL.DEVICE cpu (or auto)")
+    return torch.device(name)
+
+
+def _refuse_existing_run(run: RunDirectory) -> None:
+    """Never overwrite a run: its checkpoints may be hours of work."""
+    if run.file(MODEL_INFO_FILE).exists() or run.last_checkpoint.exists():
+        raise RunDirError(f"{run.path} already holds a run; continue it with --resume, or choose another --run-name")
+
+
+def _checkpoint_to_resume(run: RunDirectory) -> dict:
+    if not run.last_checkpoint.exists():
+        raise RunDirError(f"--resume: {run.last_checkpoint} not found; there is no run to continue at {run.path}")
+    return load_checkpoint(run.last_checkpoint)
+
+
+def _load_initial_weights(model: torch.nn.Module, path: str) -> None:
+    """MODEL.WEIGHTS: start from a reidlab checkpoint; a classifier of another size is left fresh."""
+    state = load_checkpoint(path)["model"]
+    own = model.state_dict()
+    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(usable, strict=False)
+
+
+def _initial_info(cfg: Config, run: RunDirectory, train_data, device, trainer: Trainer, resumed: bool) -> dict:
+    previous = {}
+    if resumed and run.file(MODEL_INFO_FILE).exists():
+        try:
+            previous = json.loads(run.file(MODEL_INFO_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            previous = {}
+    return {
+        "run_name": run.path.name,
+        "run_dir": run.path.as_posix(),
+        "dataset": cfg.DATASETS.NAMES[0],
+        "test_sets": list(cfg.DATASETS.TESTS),
+        "num_classes": train_data.num_classes,
+        "num_train_images": train_data.num_images,
+        "skipped_corrupt_images": train_data.skipped_corrupt,
+        "status": "running",
+        "best": trainer.state.best,
+        "final": None,
+        "stop": None,
+        "epochs_run": trainer.state.epoch,
+        "hyperparameters": hyperparameters(cfg),
+        "started": previous.get("started", now_iso()),
+        "resumed": previous.get("resumed", []) + ([now_iso()] if resumed else []),
+        "finished": None,
+        "versions": versions(),
+        "device": device_description(device),
+        "amp": trainer.amp.describe(),
+    }
+
+
+def _finish(cfg: Config, run: RunDirectory, trainer: Trainer, info: dict, stop: Stop, config_file, run_name) -> None:
+    history = trainer.state.history
+    last = history[-1] if history else {}
+    evaluated = [r for r in history if "mAP" in r]
+    info.update(
+        status="finished",
+        best=trainer.state.best,
+        final={
+            "epoch": trainer.state.epoch,
+            **{k: v for k, v in last.items() if k.startswith("loss")},
+            **({"evaluated_epoch": evaluated[-1]["epoch"], **{k: evaluated[-1][k] for k in ("mAP", "rank1", "rank5", "rank10", "mINP")}} if evaluated else {}),
+        },
+        stop=stop.to_dict(),
+        epochs_run=trainer.state.epoch,
+        iterations=trainer.state.iteration,
+        train_seconds=trainer.elapsed_seconds(),
+        finished=now_iso(),
+    )
+    run.write_history(history)
+    run.write_model_info(info)
+    resume_command = f"reidlab train --config-file {(run.path / 'config.yaml').as_posix()} --resume"
+    run.write_stopping_reason(stopping_reason_text(stop, cfg, info, history, run.path, resume_command))
+
+
+def _log_header(log, cfg: Config, run: RunDirectory, train_data, test_sets, device, trainer: Trainer, checkpoint) -> None:
+    log.info("reidlab %s  run %s", versions()["reidlab"], run.path)
+    log.info("device %s, AMP %s, seed %d", device_description(device), trainer.amp.describe(), cfg.SEED)
+    log.info("%s", train_data.summary_table())
+    skipped = train_data.skipped_corrupt + sum(t.skipped_corrupt for t in test_sets)
+    if skipped:
+        log.info("skipped %d corrupt image(s) that could not be decoded (see the warning above for the first)", skipped)
+    for test_set in test_sets:
+        log.info("test set %s: %d query, %d gallery images", test_set.name, test_set.num_query, len(test_set.pids) - test_set.num_query)
+    log.info(
+        "model ResNet%s, %d identities, %d iterations per epoch, up to %d epochs",
+        cfg.MODEL.BACKBONE.DEPTH.rstrip("x"), train_data.num_classes, trainer.iters_per_epoch, cfg.SOLVER.MAX_EPOCH,
+    )
+    if checkpoint is not None:
+        log.info("resumed from %s after epoch %d", run.last_checkpoint, trainer.state.epoch)

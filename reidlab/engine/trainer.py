@@ -1,0 +1,325 @@
+"""The training loop: epochs, evaluation, model selection, early stopping, and every way a run can end."""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Callable
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from reidlab.config import Config, config_to_yaml
+from reidlab.engine.amp import AmpSettings
+from reidlab.engine.atomic import save_npz_atomic
+from reidlab.engine.checkpoint import save_checkpoint
+from reidlab.engine.console import get_logger
+from reidlab.engine.early_stopping import EarlyStopping
+from reidlab.engine.health import ParameterSnapshot, gradient_norm
+from reidlab.engine.inference import evaluate_model
+from reidlab.engine.lr_schedule import build_lr_scheduler
+from reidlab.engine.optimizer import build_optimizer
+from reidlab.engine.run_dir import BEST_PER_QUERY_FILE, TENSORBOARD_DIR, RunDirectory
+from reidlab.engine.signals import StopFlag, stop_on_signals
+from reidlab.engine.stop_reasons import Stop, StopReason
+from reidlab.engine.tensorboard import TensorBoardScalars
+from reidlab.modeling import compute_losses, param_groups_spec
+
+OutOfMemory = (getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError), MemoryError)
+METRIC_KEYS = ("mAP", "rank1", "rank5", "rank10", "mINP")
+
+
+class _Interrupted(Exception):
+    pass
+
+
+class _Diverged(Exception):
+    pass
+
+
+class _TimeUp(Exception):
+    pass
+
+
+@dataclass
+class Hooks:
+    """Test and extension points: called after every optimiser step with (trainer, epoch, iteration_in_epoch)."""
+
+    on_iteration: Callable[["Trainer", int, int], None] | None = None
+
+
+@dataclass
+class TrainState:
+    """Everything that must survive a resume besides the torch objects' own state."""
+
+    epoch: int = 0  # last completed epoch (1-based)
+    iteration: int = 0  # global optimiser steps done
+    elapsed_seconds: float = 0.0  # training wall time over all sessions of this run
+    history: list[dict] = field(default_factory=list)
+    best: dict | None = None
+
+
+class Trainer:
+    """Runs epochs until one of the stop reasons, keeping the run directory complete as it goes."""
+
+    def __init__(self, cfg: Config, run: RunDirectory, model: nn.Module, train_data, test_sets: list, device: torch.device, hooks: Hooks | None = None):
+        self.cfg, self.run, self.model, self.device = cfg, run, model, device
+        self.train_data, self.test_sets = train_data, test_sets
+        self.hooks = hooks or Hooks()
+        self.log = get_logger()
+        self.iters_per_epoch = len(train_data.loader)
+        self.optimizer = build_optimizer(cfg, model)
+        self.scheduler = build_lr_scheduler(cfg, self.optimizer, self.iters_per_epoch)
+        self.amp = AmpSettings.for_device(cfg.SOLVER.AMP.ENABLED, device)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=self.amp.uses_grad_scaler)
+        stop_cfg = cfg.SOLVER.EARLY_STOP
+        self.early = EarlyStopping(stop_cfg.PATIENCE, stop_cfg.MIN_DELTA, stop_cfg.ENABLED)
+        self.state = TrainState()
+        every_param = param_groups_spec(model, trainable_only=False)  # frozen layers must show as unchanged
+        self.param_groups = {kind: [s.param for s in every_param if s.kind == kind] for kind in ("backbone", "head")}
+        self.trainable = [p for p in model.parameters() if p.requires_grad]
+        self.session_start = time.monotonic()
+        self.elapsed_at_session_start = 0.0
+
+    # ------------------------------------------------------------ resume
+    def checkpoint_state(self) -> dict:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "scaler": self.scaler.state_dict(),
+            "early_stopping": self.early.state_dict(),
+            "epoch": self.state.epoch,
+            "iteration": self.state.iteration,
+            "elapsed_seconds": self.elapsed_seconds(),
+            "history": self.state.history,
+            "best": self.state.best,
+            "torch_rng": torch.get_rng_state(),
+            "cuda_rng": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+            "config": config_to_yaml(self.cfg),
+            "num_classes": self.train_data.num_classes,
+        }
+
+    def load_checkpoint_state(self, ckpt: dict) -> None:
+        self.model.load_state_dict(ckpt["model"])
+        self.optimizer.load_state_dict(ckpt["optimizer"])
+        self.scheduler.load_state_dict(ckpt["scheduler"])
+        self.scaler.load_state_dict(ckpt["scaler"])
+        self.early.load_state_dict(ckpt["early_stopping"])
+        self.state = TrainState(ckpt["epoch"], ckpt["iteration"], ckpt["elapsed_seconds"], list(ckpt["history"]), ckpt["best"])
+        self.elapsed_at_session_start = ckpt["elapsed_seconds"]
+        torch.set_rng_state(ckpt["torch_rng"])
+        if ckpt.get("cuda_rng") and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(ckpt["cuda_rng"])
+
+    def elapsed_seconds(self) -> float:
+        return self.elapsed_at_session_start + (time.monotonic() - self.session_start)
+
+    # ------------------------------------------------------------ the loop
+    def fit(self) -> Stop:
+        """Train until a stop reason; never raises for a training failure, it becomes the Stop."""
+        self.session_start = time.monotonic()
+        self.tensorboard = TensorBoardScalars(self.run.file(TENSORBOARD_DIR))
+        max_epoch = self.cfg.SOLVER.MAX_EPOCH
+        with stop_on_signals() as flag:
+            try:
+                if self.state.epoch >= max_epoch:
+                    return Stop(StopReason.MAX_EPOCHS, f"All {max_epoch} epochs were already done.", self.state.epoch)
+                while self.state.epoch < max_epoch:
+                    epoch = self.state.epoch + 1
+                    record = self._train_epoch(epoch, flag)
+                    if self._should_evaluate(epoch):
+                        record.update(self._evaluate(epoch))
+                    self.state.history.append(record)
+                    self.state.epoch = epoch
+                    self._end_of_epoch_files(epoch)
+                    self.tensorboard.write_epoch(record)
+                    self._log_epoch(record)
+                    if self.early.should_stop:
+                        return Stop(
+                            StopReason.PATIENCE_EXHAUSTED,
+                            f"Best {self._metric_name} {self.early.best:.4f} at epoch {self.early.best_epoch}; "
+                            f"no improvement above {self.cfg.SOLVER.EARLY_STOP.MIN_DELTA:g} in the {self.early.evaluations_without_improvement} evaluations since.",
+                            epoch,
+                        )
+                    if flag:
+                        raise _Interrupted(flag.signal_name)
+                    self._check_time()
+                return Stop(StopReason.MAX_EPOCHS, f"Trained all {max_epoch} epochs.", self.state.epoch)
+            except (_Interrupted, KeyboardInterrupt) as exc:
+                name = str(exc) or "SIGINT"
+                return Stop(StopReason.INTERRUPTED, f"Received {name}; the last completed epoch is {self.state.epoch}.", self.state.epoch)
+            except _TimeUp as exc:
+                return Stop(StopReason.TIME_LIMIT, str(exc), self.state.epoch)
+            except _Diverged as exc:
+                return Stop(StopReason.DIVERGED, str(exc), self.state.epoch + 1)
+            except OutOfMemory as exc:
+                first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+                return Stop(
+                    StopReason.OUT_OF_MEMORY,
+                    f"{type(exc).__name__} at epoch {self.state.epoch + 1} with SOLVER.IMS_PER_BATCH {self.cfg.SOLVER.IMS_PER_BATCH}, "
+                    f"INPUT.SIZE_TRAIN {self.cfg.INPUT.SIZE_TRAIN}: {first[:200]}",
+                    self.state.epoch + 1,
+                )
+            except Exception as exc:  # any other failure still ends in a complete run directory
+                self.log.info("Traceback of the error that stopped training:\n%s", traceback.format_exc().rstrip())
+                first = (str(exc).strip().splitlines() or [""])[0]
+                return Stop(StopReason.ERROR, f"{type(exc).__name__}: {first[:300]}", self.state.epoch + 1)
+            finally:
+                self.tensorboard.close()
+
+    @property
+    def _metric_name(self) -> str:
+        return self.cfg.SOLVER.EARLY_STOP.METRIC
+
+    def _should_evaluate(self, epoch: int) -> bool:
+        return epoch % self.cfg.TEST.EVAL_PERIOD == 0 or epoch == self.cfg.SOLVER.MAX_EPOCH
+
+    def _check_time(self) -> None:
+        limit = self.cfg.SOLVER.TIME_LIMIT_MINUTES
+        if limit and self.elapsed_seconds() >= limit * 60:
+            raise _TimeUp(f"{self.elapsed_seconds() / 60:.1f} minutes elapsed; the last completed epoch is {self.state.epoch}.")
+
+    def _train_epoch(self, epoch: int, flag: StopFlag) -> dict:
+        model, cfg = self.model, self.cfg
+        model.train()
+        loader = self.train_data.loader
+        loader.set_epoch(epoch)
+        snapshot = ParameterSnapshot(self.param_groups)
+        sums: dict[str, torch.Tensor | float] = {}
+        images_seen, start = 0, time.monotonic()
+        bar = tqdm(total=self.iters_per_epoch, desc=f"epoch {epoch}/{cfg.SOLVER.MAX_EPOCH}", leave=False, disable=None, dynamic_ncols=True)
+        try:
+            for step, batch in enumerate(loader):
+                images = batch.images.to(self.device, non_blocking=True)
+                targets = batch.targets.to(self.device, non_blocking=True)
+                with torch.autocast(self.device.type, dtype=self.amp.dtype, enabled=self.amp.enabled):
+                    outputs = model(images)
+                total, terms, stats = compute_losses(cfg, outputs, targets)
+                loss_value = total.detach().item()
+                if not math.isfinite(loss_value):
+                    raise _Diverged(self._divergence_message(epoch, step, loss_value, terms))
+                self.optimizer.zero_grad(set_to_none=True)
+                self.scaler.scale(total).backward()
+                self.scaler.unscale_(self.optimizer)
+                grad_norm = gradient_norm(self.trainable)
+                self.scaler.step(self.optimizer)
+                self.scaler.update()
+                self.scheduler.step()
+                self.state.iteration += 1
+                images_seen += images.shape[0]
+                _accumulate(sums, {"loss": loss_value, **terms, **stats, "grad_norm": grad_norm})
+                if self.hooks.on_iteration is not None:
+                    self.hooks.on_iteration(self, epoch, step)
+                if step % 10 == 0 or step + 1 == self.iters_per_epoch:
+                    bar.set_postfix_str(self._progress_text(sums, step + 1, images_seen, start, epoch))
+                bar.update(1)
+                if flag:
+                    raise _Interrupted(flag.signal_name)
+                self._check_time()
+        finally:
+            bar.close()
+        seconds = time.monotonic() - start
+        steps = max(self.iters_per_epoch, 1)
+        record = {"epoch": epoch, "iterations": self.state.iteration, "lr": self._current_lr()}
+        record.update({name: float(value) / steps for name, value in sums.items()})
+        record.update(snapshot.changes())
+        record.update({"train_seconds": seconds, "images_per_second": images_seen / seconds if seconds > 0 else 0.0})
+        return record
+
+    def _progress_text(self, sums: dict, steps: int, images: int, start: float, epoch: int) -> str:
+        seconds = max(time.monotonic() - start, 1e-9)
+        epochs_left = self.cfg.SOLVER.MAX_EPOCH - epoch + (1 - steps / max(self.iters_per_epoch, 1))
+        eta = epochs_left * self.iters_per_epoch * seconds / steps
+        return f"loss {float(sums['loss']) / steps:.3f} lr {self._current_lr():.2e} {images / seconds:.0f} img/s run ETA {_format_seconds(eta)}"
+
+    def _current_lr(self) -> float:
+        return max(group["lr"] for group in self.optimizer.param_groups)
+
+    def _divergence_message(self, epoch: int, step: int, loss: float, terms: dict) -> str:
+        parts = ", ".join(f"{k} {v.detach().item():.4g}" for k, v in terms.items())
+        last = self.state.history[-1]["loss"] if self.state.history else None
+        before = f"; the previous epoch's mean loss was {last:.4f}" if last is not None else ""
+        return f"Loss became {loss} at epoch {epoch}, iteration {step + 1} ({parts}; lr {self._current_lr():.3g}){before}."
+
+    # ------------------------------------------------------------ evaluation and selection
+    def _evaluate(self, epoch: int) -> dict:
+        start = time.monotonic()
+        out: dict = {}
+        primary = None
+        for index, test_set in enumerate(self.test_sets):
+            result = evaluate_model(self.cfg, self.model, test_set, self.device, self.amp)
+            summary = result.summary()
+            if index == 0:
+                primary = result
+                out.update(summary)
+            else:
+                out.update({f"{test_set.name}/{k}": v for k, v in summary.items()})
+        out["eval_seconds"] = time.monotonic() - start
+        if self.early.update(out[self._metric_name], epoch):
+            self.state.best = {"epoch": epoch, **{k: out[k] for k in METRIC_KEYS}}
+            self._save_best(epoch, primary)
+        return out
+
+    def _save_best(self, epoch: int, result) -> None:
+        save_checkpoint(
+            self.run.best_model,
+            "best",
+            model=self.model.state_dict(),
+            config=config_to_yaml(self.cfg),
+            num_classes=self.train_data.num_classes,
+            epoch=epoch,
+            metrics=self.state.best,
+        )
+        save_npz_atomic(self.run.file(BEST_PER_QUERY_FILE), {**result.per_query.to_arrays(), "epoch": epoch})
+
+    # ------------------------------------------------------------ files
+    def _end_of_epoch_files(self, epoch: int) -> None:
+        """Checkpoint before history: a crash between them leaves a checkpoint whose history is the truth."""
+        state = self.checkpoint_state()
+        save_checkpoint(self.run.last_checkpoint, "last", **state)
+        if epoch % self.cfg.SOLVER.CHECKPOINT_PERIOD == 0:
+            save_checkpoint(self.run.periodic_checkpoint(epoch), "periodic", **state)
+        self.run.write_history(self.state.history)
+
+    def save_final_model(self) -> None:
+        last = self.state.history[-1] if self.state.history else {}
+        save_checkpoint(
+            self.run.final_model,
+            "final",
+            model=self.model.state_dict(),
+            config=config_to_yaml(self.cfg),
+            num_classes=self.train_data.num_classes,
+            epoch=self.state.epoch,
+            metrics={k: last[k] for k in METRIC_KEYS if k in last},
+        )
+
+    def _log_epoch(self, record: dict) -> None:
+        losses = " ".join(f"{k} {record[k]:.4f}" for k in record if k.startswith("loss"))
+        text = (
+            f"epoch {record['epoch']}/{self.cfg.SOLVER.MAX_EPOCH}  {losses}  lr {record['lr']:.2e}  "
+            f"{record['images_per_second']:.0f} img/s  grad_norm {record['grad_norm']:.3g}  "
+            f"update backbone {record['update_ratio_backbone']:.2e} head {record['update_ratio_head']:.2e}"
+        )
+        if "mAP" in record:
+            text += (
+                f"  |  mAP {record['mAP']:.4f} rank-1 {record['rank1']:.4f} mINP {record['mINP']:.4f}"
+                f"  (best {self.early.best:.4f} @ {self.early.best_epoch}, patience {self.early.evaluations_without_improvement}/{self.early.patience})"
+            )
+        self.log.info(text)
+
+
+def _accumulate(sums: dict, values: dict) -> None:
+    """Running sums; tensors stay on the device so there is no host sync per iteration."""
+    for name, value in values.items():
+        value = value.detach() if isinstance(value, torch.Tensor) else value
+        sums[name] = sums.get(name, 0.0) + value
+
+
+def _format_seconds(seconds: float) -> str:
+    seconds = int(max(seconds, 0))
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"

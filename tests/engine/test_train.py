@@ -1,0 +1,143 @@
+"""`train` end to end on a tiny synthetic set: the run directory, and every stop reason made to happen."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from reidlab.engine.checkpoint import load_checkpoint
+from reidlab.engine.run_dir import RunDirError
+from reidlab.engine.train import train
+from reidlab.engine.trainer import Hooks
+
+CONFIG = "configs/Synthetic/demo_R18_cpu.yml"
+RUN_FILES = ["config.yaml", "log.txt", "training_history.json", "model_info.json", "STOPPING_REASON.txt", "model_final.pth", "last_checkpoint.pth"]
+
+
+def read_json(path):
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def raise_at(epoch: int, step: int, error: BaseException):
+    def hook(trainer, e, s):
+        if (e, s) == (epoch, step):
+            raise error
+
+    return Hooks(on_iteration=hook)
+
+
+def test_full_run_writes_the_whole_run_directory(tmp_path, tiny_overrides):
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run"))
+    run = tmp_path / "run"
+    assert result.stop.reason.value == "max_epochs" and result.exit_code == 0
+    for name in RUN_FILES + ["best_model.pth", "eval/best_per_query.npz"]:
+        assert (run / name).is_file(), name
+
+    history = read_json(run / "training_history.json")
+    assert [r["epoch"] for r in history] == [1, 2]
+    for key in ("iterations", "lr", "loss", "loss_ce", "loss_triplet", "train_seconds", "images_per_second",
+                "mAP", "rank1", "rank5", "rank10", "mINP", "grad_norm", "update_ratio_backbone",
+                "update_ratio_head", "unchanged_fraction", "cls_accuracy", "triplet_active_fraction", "dist_ap", "dist_an"):
+        assert key in history[0], key
+    assert history[0]["loss"] == pytest.approx(history[0]["loss_ce"] + history[0]["loss_triplet"], rel=1e-5)
+    assert history[0]["update_ratio_backbone"] > 0 and history[0]["unchanged_fraction"] < 0.5
+
+    info = read_json(run / "model_info.json")
+    assert info["status"] == "finished"
+    assert info["stop"]["reason"] == "max_epochs"
+    assert info["num_classes"] == 8
+    assert info["best"]["mAP"] == max(r["mAP"] for r in history)
+    assert info["hyperparameters"]["SOLVER.IMS_PER_BATCH"] == 8
+    assert info["final"]["epoch"] == 2 and info["epochs_run"] == 2
+
+    best = load_checkpoint(run / "best_model.pth")
+    assert best["epoch"] == info["best"]["epoch"] and best["metrics"]["mAP"] == info["best"]["mAP"]
+    with np.load(run / "eval/best_per_query.npz") as per_query:
+        assert int(per_query["epoch"]) == info["best"]["epoch"]
+        assert float(per_query["ap"][per_query["valid"]].mean()) == pytest.approx(info["best"]["mAP"], abs=1e-6)
+
+    text = (run / "STOPPING_REASON.txt").read_text()
+    assert "STOPPING REASON: max_epochs" in text and f"Best mAP: {info['best']['mAP']:.4f}" in text
+    assert "SOLVER.BASE_LR" in text and "loss_ce" in text
+    assert "mAP" in (run / "log.txt").read_text()
+
+
+def test_patience_exhausted(tmp_path, tiny_overrides):
+    extra = {"SOLVER.MAX_EPOCH": 5, "SOLVER.EARLY_STOP.PATIENCE": 1, "SOLVER.EARLY_STOP.MIN_DELTA": 1.0}
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run", extra))
+    assert result.stop.reason.value == "patience_exhausted" and result.exit_code == 0
+    assert result.stop.epoch == 2  # epoch 1 sets the best; no later one can beat it by 1.0
+    assert "did not improve for 1 evaluations" in (tmp_path / "run" / "STOPPING_REASON.txt").read_text()
+
+
+@pytest.mark.parametrize("error", [torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB"), MemoryError()])
+def test_out_of_memory_keeps_the_best_model_and_advises_a_batch_size(tmp_path, tiny_overrides, error):
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run"), hooks=raise_at(2, 0, error))
+    run = tmp_path / "run"
+    assert result.stop.reason.value == "out_of_memory" and result.exit_code == 1
+    assert (run / "best_model.pth").is_file() and (run / "model_final.pth").is_file()
+    text = (run / "STOPPING_REASON.txt").read_text()
+    assert "Lower SOLVER.IMS_PER_BATCH from 8 to 4 and keep DATALOADER.NUM_INSTANCE 2" in text
+    assert "SOLVER.AMP.ENABLED True" in text
+    assert read_json(run / "model_info.json")["stop"]["reason"] == "out_of_memory"
+
+
+def test_non_finite_loss_stops_at_once(tmp_path, tiny_overrides):
+    def poison(trainer, epoch, step):
+        if (epoch, step) == (2, 0):
+            with torch.no_grad():
+                trainer.model.head.classifier.weight.fill_(float("nan"))
+
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run", {"SOLVER.MAX_EPOCH": 4}), hooks=Hooks(on_iteration=poison))
+    run = tmp_path / "run"
+    assert result.stop.reason.value == "diverged" and result.exit_code == 1
+    assert "Loss became nan at epoch 2, iteration 2" in result.stop.message
+    assert len(read_json(run / "training_history.json")) == 1  # stopped inside epoch 2
+    assert load_checkpoint(run / "best_model.pth")["epoch"] == 1
+    assert "Lower SOLVER.BASE_LR" in (run / "STOPPING_REASON.txt").read_text()
+
+
+def test_any_other_error_is_recorded_with_its_text(tmp_path, tiny_overrides):
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run"), hooks=raise_at(1, 1, ValueError("boom in the loop")))
+    run = tmp_path / "run"
+    assert result.stop.reason.value == "error" and result.exit_code == 1
+    assert read_json(run / "model_info.json")["stop"]["message"] == "ValueError: boom in the loop"
+    assert "Traceback" in (run / "log.txt").read_text()
+    assert not (run / "best_model.pth").exists()
+    assert "No epoch was evaluated" in (run / "STOPPING_REASON.txt").read_text()
+
+
+def test_time_limit(tmp_path, tiny_overrides):
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run", {"SOLVER.TIME_LIMIT_MINUTES": 1e-6}))
+    assert result.stop.reason.value == "time_limit" and result.exit_code == 0
+    text = (tmp_path / "run" / "STOPPING_REASON.txt").read_text()
+    assert "--resume" in text and "SOLVER.TIME_LIMIT_MINUTES" in text
+
+
+def test_an_existing_run_is_never_overwritten(tmp_path, tiny_overrides):
+    overrides = tiny_overrides(tmp_path / "run", {"SOLVER.MAX_EPOCH": 1})
+    train(CONFIG, overrides=overrides)
+    before = (tmp_path / "run" / "model_info.json").read_bytes()
+    with pytest.raises(RunDirError, match="already holds a run; continue it with --resume"):
+        train(CONFIG, overrides=overrides)
+    assert (tmp_path / "run" / "model_info.json").read_bytes() == before
+
+
+def test_resume_continues_to_a_larger_max_epoch(tmp_path, tiny_overrides):
+    train(CONFIG, overrides=tiny_overrides(tmp_path / "run", {"SOLVER.MAX_EPOCH": 1}))
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run", {"SOLVER.MAX_EPOCH": 2}), resume=True)
+    history = read_json(tmp_path / "run" / "training_history.json")
+    assert [r["epoch"] for r in history] == [1, 2]
+    info = read_json(tmp_path / "run" / "model_info.json")
+    assert len(info["resumed"]) == 1 and info["epochs_run"] == 2 and result.stop.reason.value == "max_epochs"
+    assert all(math.isfinite(r["loss"]) for r in history)
+
+
+def test_tensorboard_scalars_are_written_when_installed(tmp_path, tiny_overrides):
+    pytest.importorskip("tensorboard")
+    train(CONFIG, overrides=tiny_overrides(tmp_path / "run", {"SOLVER.MAX_EPOCH": 1}))
+    assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
