@@ -28,6 +28,13 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("opts", nargs=argparse.REMAINDER, metavar="KEY VALUE", help="config overrides, e.g. SOLVER.BASE_LR 0.0007")
     train.set_defaults(handler=_train)
 
+    compare = commands.add_parser(
+        "compare", help="rank runs and write BEST_MODEL_SELECTION.txt", description="Rank runs by best mAP, test whether the leader really beats the rest, and write BEST_MODEL_SELECTION.txt/.json, plots and report.html."
+    )
+    compare.add_argument("paths", nargs="+", metavar="PATH", help="run directories, folders of runs, or globs (fast-reid run folders too)")
+    compare.add_argument("--out", metavar="DIR", help="where to write the report (default: the runs' common parent)")
+    compare.set_defaults(handler=_compare)
+
     demo = commands.add_parser("demo", help="train on a built-in synthetic data set on the CPU, in minutes", description="Write a synthetic data set, train the small CPU config with early stopping, and show the run directory.")
     demo.add_argument("--out", default="reidlab_demo", metavar="DIR", help="folder for the synthetic data and the run (default: reidlab_demo)")
     demo.set_defaults(handler=_demo)
@@ -45,6 +52,12 @@ def _train(args: argparse.Namespace) -> int:
     from reidlab.engine.train import train
 
     return train(args.config_file, args.run_name, _overrides(args.opts), resume=args.resume).exit_code
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from reidlab.research.compare import compare_main
+
+    return compare_main(args.paths, args.out)
 
 
 def _demo(args: argparse.Namespace) -> int:

@@ -14,6 +14,9 @@ class StopReason(str, Enum):
     INTERRUPTED = "interrupted"
     TIME_LIMIT = "time_limit"
     ERROR = "error"
+    # Ends asked for by a caller (a sweep's rung, a search's pruner), not by the run itself.
+    PAUSED = "paused"
+    PRUNED = "pruned"
 
     @property
     def is_failure(self) -> bool:
@@ -31,7 +34,18 @@ HEADLINES = {
     StopReason.INTERRUPTED: "Interrupted (Ctrl-C or a termination signal).",
     StopReason.TIME_LIMIT: "Reached the wall-clock limit of SOLVER.TIME_LIMIT_MINUTES ({minutes:g} min).",
     StopReason.ERROR: "Stopped by an error.",
+    StopReason.PAUSED: "Paused at the epoch budget its caller set (a sweep rung); --resume continues it.",
+    StopReason.PRUNED: "Pruned by the search: its results so far were not promising enough to continue.",
 }
+
+
+class StopRequested(Exception):
+    """Raised by a hook to end the run with a reason of its caller's (PAUSED or PRUNED) and a message."""
+
+    def __init__(self, reason: StopReason, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
 
 
 @dataclass

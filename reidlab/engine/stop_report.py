@@ -90,7 +90,7 @@ def next_steps(stop: Stop, cfg: Config, info: dict, history: list[dict], run_dir
         steps.append(f"Lengthen warmup: SOLVER.WARMUP_ITERS {max(solver.WARMUP_ITERS * 2, 500)}.")
         if solver.AMP.ENABLED:
             steps.append("If it diverges again, try SOLVER.AMP.ENABLED False to rule out fp16 overflow.")
-    elif reason in (StopReason.INTERRUPTED, StopReason.TIME_LIMIT):
+    elif reason in (StopReason.INTERRUPTED, StopReason.TIME_LIMIT, StopReason.PAUSED):
         steps.append(f"Continue where it stopped (from the last completed epoch): {resume_command}")
         if reason is StopReason.TIME_LIMIT:
             steps.append("Raise or clear SOLVER.TIME_LIMIT_MINUTES (0 = no limit) if the run needs more time.")

@@ -44,8 +44,12 @@ def train(
     overrides: Iterable[str] = (),
     resume: bool = False,
     hooks: Hooks | None = None,
+    until_epoch: int | None = None,
 ) -> TrainResult:
-    """Train from a config; every ending, failures included, leaves a complete run directory."""
+    """Train from a config; every ending, failures included, leaves a complete run directory.
+
+    until_epoch pauses after that epoch (reason `paused`) so a sweep can resume the run later.
+    """
     cfg = load_config(config_file, overrides)
     run = RunDirectory(resolve_run_dir(cfg, run_name, config_file))
     cfg = cfg.model_copy(deep=True)
@@ -69,7 +73,7 @@ def train(
         _log_header(log, cfg, run, train_data, test_sets, device, trainer, checkpoint)
         run.write_config(cfg)
         run.write_model_info(info)
-        stop = trainer.fit()
+        stop = trainer.fit(until_epoch)
         trainer.save_final_model()
         _finish(cfg, run, trainer, info, stop, config_file, run_name)
         log.info("Stopped: %s. %s", stop.reason.value, stop.message)

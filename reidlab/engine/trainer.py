@@ -24,7 +24,7 @@ from reidlab.engine.lr_schedule import build_lr_scheduler
 from reidlab.engine.optimizer import build_optimizer
 from reidlab.engine.run_dir import BEST_PER_QUERY_FILE, TENSORBOARD_DIR, RunDirectory
 from reidlab.engine.signals import StopFlag, stop_on_signals
-from reidlab.engine.stop_reasons import Stop, StopReason
+from reidlab.engine.stop_reasons import Stop, StopReason, StopRequested
 from reidlab.engine.tensorboard import TensorBoardScalars
 from reidlab.modeling import compute_losses, param_groups_spec
 
@@ -46,9 +46,12 @@ class _TimeUp(Exception):
 
 @dataclass
 class Hooks:
-    """Test and extension points: called after every optimiser step with (trainer, epoch, iteration_in_epoch)."""
+    """Extension points. on_iteration runs after every optimiser step with (trainer, epoch, iteration_in_epoch);
+    on_epoch_end after every epoch's files are written, with (trainer, epoch, record), where record holds
+    the metrics when the epoch was evaluated. Either may raise StopRequested to end the run cleanly."""
 
     on_iteration: Callable[["Trainer", int, int], None] | None = None
+    on_epoch_end: Callable[["Trainer", int, dict], None] | None = None
 
 
 @dataclass
@@ -119,8 +122,12 @@ class Trainer:
         return self.elapsed_at_session_start + (time.monotonic() - self.session_start)
 
     # ------------------------------------------------------------ the loop
-    def fit(self) -> Stop:
-        """Train until a stop reason; never raises for a training failure, it becomes the Stop."""
+    def fit(self, until_epoch: int | None = None) -> Stop:
+        """Train until a stop reason; never raises for a training failure, it becomes the Stop.
+
+        until_epoch pauses the run after that epoch (a sweep's rung) without touching the schedule,
+        which still runs to SOLVER.MAX_EPOCH when the run is resumed.
+        """
         self.session_start = time.monotonic()
         self.tensorboard = TensorBoardScalars(self.run.file(TENSORBOARD_DIR))
         max_epoch = self.cfg.SOLVER.MAX_EPOCH
@@ -138,6 +145,8 @@ class Trainer:
                     self._end_of_epoch_files(epoch)
                     self.tensorboard.write_epoch(record)
                     self._log_epoch(record)
+                    if self.hooks.on_epoch_end is not None:
+                        self.hooks.on_epoch_end(self, epoch, record)
                     if self.early.should_stop:
                         return Stop(
                             StopReason.PATIENCE_EXHAUSTED,
@@ -148,10 +157,14 @@ class Trainer:
                     if flag:
                         raise _Interrupted(flag.signal_name)
                     self._check_time()
+                    if until_epoch is not None and epoch >= until_epoch and epoch < max_epoch:
+                        return Stop(StopReason.PAUSED, f"Paused after epoch {epoch} as asked; resume to continue towards epoch {max_epoch}.", epoch)
                 return Stop(StopReason.MAX_EPOCHS, f"Trained all {max_epoch} epochs.", self.state.epoch)
             except (_Interrupted, KeyboardInterrupt) as exc:
                 name = str(exc) or "SIGINT"
                 return Stop(StopReason.INTERRUPTED, f"Received {name}; the last completed epoch is {self.state.epoch}.", self.state.epoch)
+            except StopRequested as exc:
+                return Stop(exc.reason, exc.message, self.state.epoch)
             except _TimeUp as exc:
                 return Stop(StopReason.TIME_LIMIT, str(exc), self.state.epoch)
             except _Diverged as exc:
@@ -184,8 +197,8 @@ class Trainer:
             raise _TimeUp(f"{self.elapsed_seconds() / 60:.1f} minutes elapsed; the last completed epoch is {self.state.epoch}.")
 
     def _train_epoch(self, epoch: int, flag: StopFlag) -> dict:
-        model, cfg = self.model, self.cfg
-        model.train()
+        cfg = self.cfg
+        self.model.train()
         loader = self.train_data.loader
         loader.set_epoch(epoch)
         snapshot = ParameterSnapshot(self.param_groups)
@@ -196,22 +209,9 @@ class Trainer:
             for step, batch in enumerate(loader):
                 images = batch.images.to(self.device, non_blocking=True)
                 targets = batch.targets.to(self.device, non_blocking=True)
-                with torch.autocast(self.device.type, dtype=self.amp.dtype, enabled=self.amp.enabled):
-                    outputs = model(images)
-                total, terms, stats = compute_losses(cfg, outputs, targets)
-                loss_value = total.detach().item()
-                if not math.isfinite(loss_value):
-                    raise _Diverged(self._divergence_message(epoch, step, loss_value, terms))
-                self.optimizer.zero_grad(set_to_none=True)
-                self.scaler.scale(total).backward()
-                self.scaler.unscale_(self.optimizer)
-                grad_norm = gradient_norm(self.trainable)
-                self.scaler.step(self.optimizer)
-                self.scaler.update()
-                self.scheduler.step()
-                self.state.iteration += 1
+                values = self.train_step(images, targets, epoch, step)
                 images_seen += images.shape[0]
-                _accumulate(sums, {"loss": loss_value, **terms, **stats, "grad_norm": grad_norm})
+                _accumulate(sums, values)
                 if self.hooks.on_iteration is not None:
                     self.hooks.on_iteration(self, epoch, step)
                 if step % 10 == 0 or step + 1 == self.iters_per_epoch:
@@ -229,6 +229,24 @@ class Trainer:
         record.update(snapshot.changes())
         record.update({"train_seconds": seconds, "images_per_second": images_seen / seconds if seconds > 0 else 0.0})
         return record
+
+    def train_step(self, images: torch.Tensor, targets: torch.Tensor, epoch: int = 0, step: int = 0) -> dict:
+        """One optimiser step; returns the loss (a float) and the terms and health statistics (device tensors)."""
+        with torch.autocast(self.device.type, dtype=self.amp.dtype, enabled=self.amp.enabled):
+            outputs = self.model(images)
+        total, terms, stats = compute_losses(self.cfg, outputs, targets)
+        loss_value = total.detach().item()
+        if not math.isfinite(loss_value):
+            raise _Diverged(self._divergence_message(epoch, step, loss_value, terms))
+        self.optimizer.zero_grad(set_to_none=True)
+        self.scaler.scale(total).backward()
+        self.scaler.unscale_(self.optimizer)
+        grad_norm = gradient_norm(self.trainable)
+        self.scaler.step(self.optimizer)
+        self.scaler.update()
+        self.scheduler.step()
+        self.state.iteration += 1
+        return {"loss": loss_value, **terms, **stats, "grad_norm": grad_norm}
 
     def _progress_text(self, sums: dict, steps: int, images: int, start: float, epoch: int) -> str:
         seconds = max(time.monotonic() - start, 1e-9)

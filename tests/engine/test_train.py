@@ -141,3 +141,25 @@ def test_tensorboard_scalars_are_written_when_installed(tmp_path, tiny_overrides
     pytest.importorskip("tensorboard")
     train(CONFIG, overrides=tiny_overrides(tmp_path / "run", {"SOLVER.MAX_EPOCH": 1}))
     assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
+
+
+def test_pause_at_an_epoch_budget_then_resume_keeps_the_schedule(tmp_path, tiny_overrides):
+    overrides = tiny_overrides(tmp_path / "run", {"SOLVER.MAX_EPOCH": 3, "SOLVER.EARLY_STOP.ENABLED": False})
+    paused = train(CONFIG, overrides=overrides, until_epoch=1)
+    assert paused.stop.reason.value == "paused" and paused.exit_code == 0
+    assert "--resume" in (tmp_path / "run" / "STOPPING_REASON.txt").read_text()
+    finished = train(CONFIG, overrides=overrides, resume=True)
+    assert finished.stop.reason.value == "max_epochs"
+    assert [r["epoch"] for r in read_json(tmp_path / "run" / "training_history.json")] == [1, 2, 3]
+
+
+def test_a_hook_can_end_the_run_with_its_own_reason(tmp_path, tiny_overrides):
+    from reidlab.engine.stop_reasons import StopReason, StopRequested
+
+    def prune(trainer, epoch, record):
+        if "mAP" in record:
+            raise StopRequested(StopReason.PRUNED, f"mAP {record['mAP']:.3f} below the median at epoch {epoch}")
+
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run"), hooks=Hooks(on_epoch_end=prune))
+    assert result.stop.reason.value == "pruned" and result.stop.epoch == 1
+    assert "below the median at epoch 1" in (tmp_path / "run" / "STOPPING_REASON.txt").read_text()

@@ -1,0 +1,1 @@
+"""reidlab.research"""
