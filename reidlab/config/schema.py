@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 IMAGENET_MEAN_255 = [0.485 * 255, 0.456 * 255, 0.406 * 255]
 IMAGENET_STD_255 = [0.229 * 255, 0.224 * 255, 0.225 * 255]
@@ -183,6 +183,12 @@ class DataloaderCfg(Section):
     CACHE_IMAGES: Literal["auto", "on", "off"] = ours(
         "auto", "Decode every image once and keep it in memory: auto does so when the data set fits in a quarter of free memory."
     )
+
+    @field_validator("CACHE_IMAGES", mode="before")
+    @classmethod
+    def _yaml_on_off(cls, value: Any) -> Any:
+        """YAML reads a bare on/off as a boolean; take it as meant."""
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
 
 # ---------------------------------------------------------------- SOLVER

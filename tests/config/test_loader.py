@@ -112,3 +112,8 @@ def test_missing_base_and_cycle(tmp_path):
 def test_missing_file():
     with pytest.raises(ConfigError, match="config file not found"):
         load_config("no/such/file.yml")
+
+
+def test_yaml_on_off_reads_as_meant_for_cache_images():
+    assert load_config(None, ["DATALOADER.CACHE_IMAGES", "on"]).DATALOADER.CACHE_IMAGES == "on"
+    assert load_config(None, ["DATALOADER.CACHE_IMAGES", "off"]).DATALOADER.CACHE_IMAGES == "off"

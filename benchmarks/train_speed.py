@@ -1,0 +1,128 @@
+"""Training images/s for ResNet18 at 128x64, batch 32 (8 ids x 4), on the synthetic set.
+
+Each variant is measured two ways, in alternating blocks so that machine noise hits both alike:
+- model alone: the trainer's own step on one fixed batch, over and over;
+- with the data pipeline: the same step on batches from the training loader.
+It also prints the cost of the training-health signals (gradient norm every step, parameter
+snapshot every epoch) next to the step time.
+
+    python benchmarks/train_speed.py [--data DIR] [--iters 20] [--rounds 3] [--variants fp32,bf16,channels_last,compile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from reidlab.config import load_config
+from reidlab.data import build_test_data, build_train_data, write_synthetic_dataset
+from reidlab.engine.health import ParameterSnapshot, gradient_norm
+from reidlab.engine.run_dir import RunDirectory
+from reidlab.engine.trainer import Trainer
+from reidlab.modeling import build_model
+
+VARIANTS = ("fp32", "bf16", "channels_last", "compile")
+
+
+def make_trainer(data_root: Path, variant: str, out: Path) -> Trainer:
+    overrides = [
+        "DATASETS.ROOT", data_root.as_posix(), "OUTPUT_DIR", out.as_posix(),
+        "SOLVER.IMS_PER_BATCH", "32", "DATALOADER.NUM_INSTANCE", "4", "DATALOADER.CACHE_IMAGES", "on",
+        "SOLVER.AMP.ENABLED", str(variant == "bf16"), "SOLVER.WARMUP_ITERS", "10",
+    ]
+    cfg = load_config("configs/Synthetic/demo_R18_cpu.yml", overrides)
+    torch.manual_seed(0)
+    train_data = build_train_data(cfg, seed=0)
+    model = build_model(cfg, train_data.num_classes)
+    if variant == "channels_last":
+        model = model.to(memory_format=torch.channels_last)
+    trainer = Trainer(cfg, RunDirectory(out), model, train_data, build_test_data(cfg), torch.device("cpu"))
+    if variant == "compile":
+        trainer.model = torch.compile(model)
+    return trainer
+
+
+def prepare(images: torch.Tensor, variant: str) -> torch.Tensor:
+    return images.contiguous(memory_format=torch.channels_last) if variant == "channels_last" else images
+
+
+def model_alone(trainer: Trainer, batch, variant: str, iters: int) -> float:
+    images = prepare(batch.images, variant)
+    start = time.perf_counter()
+    for _ in range(iters):
+        trainer.train_step(images, batch.targets)
+    return iters * images.shape[0] / (time.perf_counter() - start)
+
+
+def with_pipeline(trainer: Trainer, batches, variant: str, iters: int) -> float:
+    seen = 0
+    start = time.perf_counter()
+    for _ in range(iters):
+        batch = next(batches)
+        trainer.train_step(prepare(batch.images, variant), batch.targets)
+        seen += batch.images.shape[0]
+    return seen / (time.perf_counter() - start)
+
+
+def endless_batches(loader):
+    epoch = 1
+    while True:
+        loader.set_epoch(epoch)
+        yield from loader
+        epoch += 1
+
+
+def health_cost(trainer: Trainer, iters: int) -> tuple[float, float]:
+    """Seconds per step of gradient_norm, and of one epoch's parameter snapshot spread over an epoch."""
+    params = [p for p in trainer.model.parameters() if p.requires_grad]
+    start = time.perf_counter()
+    for _ in range(iters):
+        float(gradient_norm(params))
+    per_step = (time.perf_counter() - start) / iters
+    start = time.perf_counter()
+    snapshot = ParameterSnapshot({"all": list(trainer.model.parameters())})
+    snapshot.changes()
+    per_epoch = time.perf_counter() - start
+    return per_step, per_epoch / max(trainer.iters_per_epoch, 1)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", type=Path, help="synthetic data root (default: write one to a temp folder)")
+    parser.add_argument("--iters", type=int, default=20, help="steps per measured block")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating blocks per measurement (median reported)")
+    parser.add_argument("--variants", default="fp32,bf16,channels_last", help=f"comma list of {', '.join(VARIANTS)}")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data_root = args.data or Path(tmp) / "data"
+        if args.data is None:
+            write_synthetic_dataset(data_root)
+        print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; ResNet18 128x64, batch 32 (8 ids x 4)")
+        print(f"{'variant':<14}{'model alone':>14}{'with pipeline':>16}{'pipeline cost':>16}")
+        for variant in args.variants.split(","):
+            trainer = make_trainer(data_root, variant, Path(tmp) / variant)
+            batches = endless_batches(trainer.train_data.loader)
+            fixed = next(batches)
+            for _ in range(3):  # warm up (and compile)
+                trainer.train_step(prepare(fixed.images, variant), fixed.targets)
+            alone, piped = [], []
+            for _ in range(args.rounds):
+                alone.append(model_alone(trainer, fixed, variant, args.iters))
+                piped.append(with_pipeline(trainer, batches, variant, args.iters))
+            a, p = statistics.median(alone), statistics.median(piped)
+            print(f"{variant:<14}{a:>11.1f} im/s{p:>13.1f} im/s{100 * (a - p) / a:>15.1f}%")
+            if variant == "fp32":
+                step = 32 / a
+                grad, snap = health_cost(trainer, args.iters)
+                print(f"  health signals: gradient norm {1000 * grad:.2f} ms/step + snapshot {1000 * snap:.2f} ms/step "
+                      f"= {100 * (grad + snap) / step:.2f}% of a {1000 * step:.0f} ms step")
+
+
+if __name__ == "__main__":
+    main()
