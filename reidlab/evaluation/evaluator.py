@@ -1,0 +1,144 @@
+"""Features in, metrics out: the entry point the training engine calls after extraction.
+
+Without re-ranking, distances are computed and consumed one chunk of queries at a time,
+so peak memory is a few (chunk_rows x num_gallery) blocks instead of the full matrix plus
+a full argsort. Re-ranking needs the full query/gallery distance matrices (see rerank.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from ._checks import as_label_array, check_features, check_length, check_positive_int
+from .distance import check_metric, compute_distance, iter_distance_chunks
+from .per_query import PerQueryResult
+from .rank import PerQueryCollector, check_finite, default_chunk_rows, per_query_from_distmat, require_valid_queries
+from .rerank import re_ranking
+
+
+@dataclass(frozen=True, eq=False)
+class EvaluationResult:
+    """Summary metrics of one evaluation plus the per-query results behind them.
+
+    All metrics are fractions in [0, 1] (fast-reid reports them x100).
+    """
+
+    mAP: float
+    mINP: float
+    cmc: np.ndarray  # float32 (max_rank,): cmc[k-1] = rank-k accuracy
+    per_query: PerQueryResult
+
+    @classmethod
+    def from_per_query(cls, per_query: PerQueryResult, max_rank: int = 50) -> "EvaluationResult":
+        """Summarise ``per_query``; raises ``ValueError`` if no query is valid."""
+        require_valid_queries(per_query)
+        return cls(mAP=per_query.mAP, mINP=per_query.mINP, cmc=per_query.cmc(max_rank), per_query=per_query)
+
+    def rank(self, k: int) -> float:
+        """Rank-k accuracy, for any k >= 1 (not limited to ``len(cmc)``)."""
+        return self.per_query.rank(k)
+
+    @property
+    def rank1(self) -> float:
+        return self.rank(1)
+
+    @property
+    def rank5(self) -> float:
+        return self.rank(5)
+
+    @property
+    def rank10(self) -> float:
+        return self.rank(10)
+
+    def summary(self) -> dict[str, float]:
+        """{"mAP", "rank1", "rank5", "rank10", "mINP"} as Python floats in [0, 1]."""
+        return {
+            "mAP": float(self.mAP),
+            "rank1": self.rank1,
+            "rank5": self.rank5,
+            "rank10": self.rank10,
+            "mINP": float(self.mINP),
+        }
+
+
+def evaluate_distmat(
+    distmat: Any, q_pids: Any, g_pids: Any, q_camids: Any, g_camids: Any, max_rank: int = 50
+) -> EvaluationResult:
+    """``EvaluationResult`` of a precomputed (num_query, num_gallery) distance matrix."""
+    max_rank = check_positive_int("max_rank", max_rank)
+    per_query = per_query_from_distmat(distmat, q_pids, g_pids, q_camids, g_camids)
+    return EvaluationResult.from_per_query(per_query, max_rank)
+
+
+def evaluate_features(
+    query_feats: torch.Tensor,
+    gallery_feats: torch.Tensor,
+    q_pids: Any,
+    g_pids: Any,
+    q_camids: Any,
+    g_camids: Any,
+    *,
+    metric: str = "cosine",
+    max_rank: int = 50,
+    rerank: bool = False,
+    k1: int = 20,
+    k2: int = 6,
+    lambda_value: float = 0.3,
+    chunk_rows: int | None = None,
+) -> EvaluationResult:
+    """Evaluate query against gallery features under the Market-1501 protocol.
+
+    Args:
+        query_feats, gallery_feats: (num_query, D) and (num_gallery, D) features; the work
+            runs on their device (CPU or an accelerator).
+        q_pids, g_pids, q_camids, g_camids: 1-D integer labels.
+        metric: "cosine" (1 - cos of L2-normalised features) or "euclidean".
+        max_rank: length of ``cmc``.
+        rerank: apply k-reciprocal re-ranking (k1, k2, lambda_value). It needs the full
+            query-gallery, query-query and gallery-gallery distances plus one N x N float32
+            matrix, N = num_query + num_gallery: about 2.9 GB for Market-1501.
+        chunk_rows: queries per chunk (default: about 8M distance entries, a 32 MB float32
+            block; fewer, larger chunks keep the per-operation overhead low).
+
+    Raises:
+        ValueError: bad shapes or lengths, NaN/inf features, unknown metric, no valid query.
+    """
+    check_metric(metric)
+    max_rank = check_positive_int("max_rank", max_rank)
+    query = check_features("query_feats", query_feats)
+    gallery = check_features("gallery_feats", gallery_feats)
+    if query.shape[1] != gallery.shape[1]:
+        raise ValueError(
+            f"query_feats has dimension {query.shape[1]} but gallery_feats has dimension {gallery.shape[1]}"
+        )
+    num_q, num_g = query.shape[0], gallery.shape[0]
+    q_p, g_p = as_label_array("q_pids", q_pids), as_label_array("g_pids", g_pids)
+    q_c, g_c = as_label_array("q_camids", q_camids), as_label_array("g_camids", g_camids)
+    check_length("q_pids", q_p, num_q, f"query_feats has {num_q} rows")
+    check_length("q_camids", q_c, num_q, f"query_feats has {num_q} rows")
+    check_length("g_pids", g_p, num_g, f"gallery_feats has {num_g} rows")
+    check_length("g_camids", g_c, num_g, f"gallery_feats has {num_g} rows")
+
+    if rerank:
+        query, gallery = query.float(), gallery.float()
+        distmat = re_ranking(
+            compute_distance(query, gallery, metric),
+            compute_distance(query, query, metric),
+            compute_distance(gallery, gallery, metric),
+            k1=k1,
+            k2=k2,
+            lambda_value=lambda_value,
+        )
+        per_query = per_query_from_distmat(distmat, q_p, g_p, q_c, g_c, chunk_rows=chunk_rows)
+        return EvaluationResult.from_per_query(per_query, max_rank)
+
+    rows = check_positive_int("chunk_rows", chunk_rows) if chunk_rows is not None else default_chunk_rows(num_g)
+    collector = PerQueryCollector(q_p, q_c, g_p, g_c, gallery.device)
+    for dist_rows in iter_distance_chunks(query, gallery, metric, rows):
+        check_finite("the distance computed from the features", dist_rows)  # overflow
+        collector.add(dist_rows)
+    return EvaluationResult.from_per_query(collector.result(), max_rank)
