@@ -6,14 +6,16 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
+from reidlab.cli.search_command import add_search_command
 from reidlab.config import ConfigError
 from reidlab.data import DatasetError
 from reidlab.engine.checkpoint import CheckpointError
 from reidlab.engine.run_dir import RunDirError
 from reidlab.modeling import PretrainedWeightsError
+from reidlab.research.search_errors import SearchError
 
 # Mistakes in what the user gave us: one line, no traceback, exit 2.
-USER_ERRORS = (ConfigError, DatasetError, CheckpointError, RunDirError, PretrainedWeightsError)
+USER_ERRORS = (ConfigError, DatasetError, CheckpointError, RunDirError, PretrainedWeightsError, SearchError)
 EXIT_USER_ERROR = 2
 
 
@@ -34,6 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("paths", nargs="+", metavar="PATH", help="run directories, folders of runs, or globs (fast-reid run folders too)")
     compare.add_argument("--out", metavar="DIR", help="where to write the report (default: the runs' common parent)")
     compare.set_defaults(handler=_compare)
+
+    add_search_command(commands)
 
     demo = commands.add_parser("demo", help="train on a built-in synthetic data set on the CPU, in minutes", description="Write a synthetic data set, train the small CPU config with early stopping, and show the run directory.")
     demo.add_argument("--out", default="reidlab_demo", metavar="DIR", help="folder for the synthetic data and the run (default: reidlab_demo)")

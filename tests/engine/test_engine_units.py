@@ -1,6 +1,5 @@
 """Engine building blocks: atomic writes, checkpoints, early stopping, LR schedule, run names."""
 
-import math
 import os
 import pickle
 from pathlib import Path
