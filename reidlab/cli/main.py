@@ -6,6 +6,7 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
+from reidlab.cli.doctor_command import add_doctor_command
 from reidlab.cli.search_command import add_search_command
 from reidlab.config import ConfigError
 from reidlab.data import DatasetError
@@ -38,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.set_defaults(handler=_compare)
 
     add_search_command(commands)
+    add_doctor_command(commands)
 
     demo = commands.add_parser("demo", help="train on a built-in synthetic data set on the CPU, in minutes", description="Write a synthetic data set, train the small CPU config with early stopping, and show the run directory.")
     demo.add_argument("--out", default="reidlab_demo", metavar="DIR", help="folder for the synthetic data and the run (default: reidlab_demo)")

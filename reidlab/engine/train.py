@@ -60,9 +60,7 @@ def train(
     device = select_device(cfg.MODEL.DEVICE)
     train_data = build_train_data(cfg, seed=cfg.SEED)
     test_sets = build_test_data(cfg)
-    model = build_model(cfg, train_data.num_classes).to(device)
-    if cfg.MODEL.WEIGHTS and checkpoint is None:
-        _load_initial_weights(model, cfg.MODEL.WEIGHTS)
+    model = build_training_model(cfg, train_data.num_classes, device)
     trainer = Trainer(cfg, run, model, train_data, test_sets, device, hooks)
     if checkpoint is not None:
         trainer.load_checkpoint_state(checkpoint)
@@ -108,6 +106,14 @@ def _checkpoint_to_resume(run: RunDirectory) -> dict:
     if not run.last_checkpoint.exists():
         raise RunDirError(f"--resume: {run.last_checkpoint} not found; there is no run to continue at {run.path}")
     return load_checkpoint(run.last_checkpoint)
+
+
+def build_training_model(cfg: Config, num_classes: int, device: torch.device) -> torch.nn.Module:
+    """The model as training starts it: built from the config, on the device, from MODEL.WEIGHTS if set."""
+    model = build_model(cfg, num_classes).to(device)
+    if cfg.MODEL.WEIGHTS:
+        _load_initial_weights(model, cfg.MODEL.WEIGHTS)
+    return model
 
 
 def _load_initial_weights(model: torch.nn.Module, path: str) -> None:

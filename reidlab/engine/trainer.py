@@ -32,6 +32,11 @@ OutOfMemory = (getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError), 
 METRIC_KEYS = ("mAP", "rank1", "rank5", "rank10", "mINP")
 
 
+def is_evaluation_epoch(cfg: Config, epoch: int) -> bool:
+    """Every TEST.EVAL_PERIOD epochs, and always the last one."""
+    return epoch % cfg.TEST.EVAL_PERIOD == 0 or epoch == cfg.SOLVER.MAX_EPOCH
+
+
 class _Interrupted(Exception):
     pass
 
@@ -138,7 +143,7 @@ class Trainer:
                 while self.state.epoch < max_epoch:
                     epoch = self.state.epoch + 1
                     record = self._train_epoch(epoch, flag)
-                    if self._should_evaluate(epoch):
+                    if is_evaluation_epoch(self.cfg, epoch):
                         record.update(self._evaluate(epoch))
                     self.state.history.append(record)
                     self.state.epoch = epoch
@@ -187,9 +192,6 @@ class Trainer:
     @property
     def _metric_name(self) -> str:
         return self.cfg.SOLVER.EARLY_STOP.METRIC
-
-    def _should_evaluate(self, epoch: int) -> bool:
-        return epoch % self.cfg.TEST.EVAL_PERIOD == 0 or epoch == self.cfg.SOLVER.MAX_EPOCH
 
     def _check_time(self) -> None:
         limit = self.cfg.SOLVER.TIME_LIMIT_MINUTES
