@@ -17,8 +17,9 @@ def get_logger() -> logging.Logger:
 
 @contextmanager
 def log_to_console_and_file(log_file: Path | None) -> Iterator[logging.Logger]:
-    """Log INFO to stdout and (appending, so a resumed run keeps its past) to log_file."""
+    """Log INFO to stdout and (appending, so a resumed run keeps its past) to log_file; warnings too."""
     logger = get_logger()
+    warnings_logger = logging.getLogger("py.warnings")
     logger.setLevel(logging.INFO)
     logger.propagate = False
     fmt = logging.Formatter("[%(asctime)s] %(message)s", datefmt="%m/%d %H:%M:%S")
@@ -29,9 +30,13 @@ def log_to_console_and_file(log_file: Path | None) -> Iterator[logging.Logger]:
     for handler in handlers:
         handler.setFormatter(fmt)
         logger.addHandler(handler)
+        warnings_logger.addHandler(handler)
+    logging.captureWarnings(True)
     try:
         yield logger
     finally:
+        logging.captureWarnings(False)
         for handler in handlers:
             logger.removeHandler(handler)
+            warnings_logger.removeHandler(handler)
             handler.close()

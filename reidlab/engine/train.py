@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable
@@ -58,9 +59,11 @@ def train(
 
     seed_everything(cfg.SEED)
     device = select_device(cfg.MODEL.DEVICE)
-    train_data = build_train_data(cfg, seed=cfg.SEED)
-    test_sets = build_test_data(cfg)
-    model = build_training_model(cfg, train_data.num_classes, device)
+    with warnings.catch_warnings(record=True) as setup_warnings:  # replayed into log.txt once it exists
+        warnings.simplefilter("default")
+        train_data = build_train_data(cfg, seed=cfg.SEED)
+        test_sets = build_test_data(cfg)
+        model = build_training_model(cfg, train_data.num_classes, device)
     trainer = Trainer(cfg, run, model, train_data, test_sets, device, hooks)
     if checkpoint is not None:
         trainer.load_checkpoint_state(checkpoint)
@@ -69,6 +72,8 @@ def train(
     with log_to_console_and_file(run.log_file) as log:
         info = _initial_info(cfg, run, train_data, device, trainer, checkpoint is not None)
         _log_header(log, cfg, run, train_data, test_sets, device, trainer, checkpoint)
+        for caught in setup_warnings:
+            log.warning("warning: %s", caught.message)
         run.write_config(cfg)
         run.write_model_info(info)
         stop = trainer.fit(until_epoch)
