@@ -6,17 +6,19 @@ import argparse
 import sys
 from typing import Callable, Sequence
 
+from reidlab.cli.deploy_commands import add_deploy_commands
 from reidlab.cli.doctor_command import add_doctor_command
 from reidlab.cli.search_command import add_search_command
 from reidlab.config import ConfigError
 from reidlab.data import DatasetError
+from reidlab.deploy import DeployError
 from reidlab.engine.checkpoint import CheckpointError
 from reidlab.engine.run_dir import RunDirError
 from reidlab.modeling import PretrainedWeightsError
 from reidlab.research.search_errors import SearchError
 
 # Mistakes in what the user gave us: one line, no traceback, exit 2.
-USER_ERRORS = (ConfigError, DatasetError, CheckpointError, RunDirError, PretrainedWeightsError, SearchError)
+USER_ERRORS = (ConfigError, DatasetError, CheckpointError, RunDirError, PretrainedWeightsError, SearchError, DeployError)
 EXIT_USER_ERROR = 2
 
 
@@ -40,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_search_command(commands)
     add_doctor_command(commands)
+    add_deploy_commands(commands)
 
     demo = commands.add_parser("demo", help="train on a built-in synthetic data set on the CPU, in minutes", description="Write a synthetic data set, train the small CPU config with early stopping, and show the run directory.")
     demo.add_argument("--out", default="reidlab_demo", metavar="DIR", help="folder for the synthetic data and the run (default: reidlab_demo)")

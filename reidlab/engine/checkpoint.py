@@ -6,6 +6,7 @@ A checkpoint never holds Python objects, so loading one from elsewhere cannot ru
 from __future__ import annotations
 
 import pickle
+import struct
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             f"{path}: refused to load: it holds Python objects, not only tensors ({first[:160]}); "
             "reidlab loads checkpoints with weights_only=True so that a file cannot run code"
         ) from None
-    except (RuntimeError, EOFError, OSError) as exc:
+    except (RuntimeError, EOFError, OSError, ValueError, struct.error) as exc:
         raise CheckpointError(f"{path}: cannot read checkpoint ({str(exc).splitlines()[0][:160]}); the file may be truncated") from None
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a reidlab checkpoint (no '{FORMAT}' marker); give a best_model.pth, model_final.pth or last_checkpoint.pth written by reidlab train")

@@ -67,6 +67,10 @@ def test_checkpoint_round_trip_and_refusals(tmp_path):
     truncated.write_bytes(path.read_bytes()[:50])
     with pytest.raises(CheckpointError):
         load_checkpoint(truncated)
+    junk = tmp_path / "junk.pth"
+    junk.write_bytes(b"junk")
+    with pytest.raises(CheckpointError, match="cannot read checkpoint"):
+        load_checkpoint(junk)
     with pytest.raises(CheckpointError, match="not found"):
         load_checkpoint(tmp_path / "missing.pth")
 

@@ -1,0 +1,48 @@
+"""`reidlab diagnose` and `reidlab sweep`: argument parsing only; each handler is one call into reidlab.research."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_research_commands(subparsers: argparse._SubParsersAction) -> None:
+    """Register `diagnose` and `sweep` on the main parser's subcommands."""
+    diagnose = subparsers.add_parser(
+        "diagnose",
+        help="say why a run plateaued, with evidence, and write remedy configs and launchers",
+        description="Read a run's history, config and data-set size; write analysis.txt/.json (findings with evidence, "
+        "cause and fix, most severe first), the remedy configs (the seed's five plus targeted ones) and "
+        "run_plateau_solutions.sh/.bat.",
+    )
+    diagnose.add_argument("run_dir", metavar="RUN_DIR", help="a reidlab run folder (or a fast-reid output folder)")
+    diagnose.add_argument("--out", metavar="DIR", help="where to write analysis.txt/.json (default: the run folder)")
+    diagnose.add_argument(
+        "--out-configs", metavar="DIR", help="where to write the remedy configs and launchers (default: custom_configs/plateau_solutions)"
+    )
+    diagnose.set_defaults(handler=_diagnose)
+
+    sweep = subparsers.add_parser(
+        "sweep",
+        help="train several configs (sequentially or by successive halving) and pick the best",
+        description="Train every config (a folder of .yml files, or files) as --run-name <file stem>; failed runs are recorded "
+        "and the sweep goes on; rerunning the same command resumes it. Ends with compare and the winner. "
+        "Put options before the configs; KEY VALUE overrides after them apply to every run.",
+    )
+    sweep.add_argument("items", nargs="+", metavar="CONFIG", help="config files or folders of configs, then optional KEY VALUE overrides for every run")
+    sweep.add_argument("--strategy", choices=("sequential", "halving"), default="sequential", help="sequential (default): each run to its own early stop; halving: successive halving by epochs")
+    sweep.add_argument("--eta", type=int, choices=(2, 3), default=3, help="halving: keep the best 1/eta at each rung (default 3)")
+    sweep.add_argument("--min-epochs", type=int, metavar="N", help="halving: the first rung is at least N epochs (rounded up to a multiple of TEST.EVAL_PERIOD)")
+    sweep.add_argument("--out", metavar="DIR", help="where to write sweep.json and the comparison (default: beside the runs)")
+    sweep.set_defaults(handler=_sweep)
+
+
+def _diagnose(args: argparse.Namespace) -> int:
+    from reidlab.research.diagnose import diagnose_main
+
+    return diagnose_main(args.run_dir, args.out, args.out_configs)
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from reidlab.research.sweep import sweep_main
+
+    return sweep_main(args.items, args.strategy, args.eta, args.min_epochs, args.out)
