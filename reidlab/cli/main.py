@@ -8,6 +8,7 @@ from typing import Callable, Sequence
 
 from reidlab.cli.deploy_commands import add_deploy_commands
 from reidlab.cli.doctor_command import add_doctor_command
+from reidlab.cli.research_commands import add_research_commands
 from reidlab.cli.search_command import add_search_command
 from reidlab.config import ConfigError
 from reidlab.data import DatasetError
@@ -15,10 +16,22 @@ from reidlab.deploy import DeployError
 from reidlab.engine.checkpoint import CheckpointError
 from reidlab.engine.run_dir import RunDirError
 from reidlab.modeling import PretrainedWeightsError
+from reidlab.research.diagnose import DiagnoseError
 from reidlab.research.search_errors import SearchError
+from reidlab.research.sweep import SweepError
 
 # Mistakes in what the user gave us: one line, no traceback, exit 2.
-USER_ERRORS = (ConfigError, DatasetError, CheckpointError, RunDirError, PretrainedWeightsError, SearchError, DeployError)
+USER_ERRORS = (
+    ConfigError,
+    DatasetError,
+    CheckpointError,
+    RunDirError,
+    PretrainedWeightsError,
+    DiagnoseError,
+    SweepError,
+    SearchError,
+    DeployError,
+)
 EXIT_USER_ERROR = 2
 
 
@@ -40,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("--out", metavar="DIR", help="where to write the report (default: the runs' common parent)")
     compare.set_defaults(handler=_compare)
 
+    add_research_commands(commands)
     add_search_command(commands)
     add_doctor_command(commands)
     add_deploy_commands(commands)

@@ -1,0 +1,124 @@
+"""`reidlab diagnose RUN_DIR`: say what is wrong with a run, with evidence, and write the remedies to test.
+
+Reads the run's history, config and data-set size (reidlab or fast-reid run folders); runs the
+detectors (`reidlab.research.detectors`); writes analysis.txt / analysis.json into the run folder
+(or `out`), the remedy configs (the seed's five plus targeted ones) into `out_configs`, and
+run_plateau_solutions.sh / .bat beside them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from reidlab.config import ConfigError, load_config
+from reidlab.engine.atomic import write_json_atomic, write_text_atomic
+
+from .analysis_report import analysis_facts, analysis_text
+from .detectors import find_findings
+from .findings import Finding
+from .launchers import LaunchEntry, write_launchers
+from .remedies import seed_remedies
+from .remedy_files import REMEDY_SUFFIX, SkippedRemedy, WrittenRemedy, collect_remedies, write_remedies
+from .run_evidence import RunEvidence, RunReadError, read_run_evidence
+
+DEFAULT_REMEDY_DIR = Path("custom_configs") / "plateau_solutions"
+ANALYSIS_TEXT_FILE = "analysis.txt"
+ANALYSIS_JSON_FILE = "analysis.json"
+
+
+class DiagnoseError(ValueError):
+    """A run folder that cannot be diagnosed, or outputs that cannot be written. One line for the user."""
+
+
+@dataclass
+class Diagnosis:
+    run: RunEvidence
+    findings: list[Finding]
+    remedies: list[WrittenRemedy]
+    skipped: list[SkippedRemedy]
+    launchers: dict[str, Path]
+    files: dict[str, Path]  # analysis.txt / analysis.json -> where written
+    text: str
+
+
+def diagnose(
+    run_dir: str | Path,
+    out: str | Path | None = None,
+    out_configs: str | Path | None = None,
+    workdir: str | Path | None = None,
+) -> Diagnosis:
+    """Diagnose one run and write the analysis, the remedy configs and the launchers.
+
+    workdir: the folder the launchers run from (the current one by default), since the configs'
+    paths and the runs' relative OUTPUT_DIR are relative to it.
+
+    Raises:
+        DiagnoseError: not a run folder, nothing to diagnose, or outputs that cannot be written.
+    """
+    try:
+        run = read_run_evidence(run_dir)
+    except RunReadError as exc:
+        raise DiagnoseError(str(exc)) from None
+    findings = find_findings(run)
+    configs_dir = Path(out_configs) if out_configs is not None else DEFAULT_REMEDY_DIR
+    workdir = Path(workdir) if workdir is not None else Path.cwd()
+    try:
+        written, skipped = _write_remedies(run, findings, configs_dir)
+        launchers = _write_launchers(run, written, configs_dir, workdir)
+        facts = analysis_facts(
+            run, findings, written, skipped,
+            {kind: path.as_posix() for kind, path in launchers.items()},
+            _next_commands(configs_dir, launchers, written),
+            datetime.now().astimezone().isoformat(timespec="seconds"),
+        )
+        text = analysis_text(facts, findings)
+        out_dir = Path(out) if out is not None else run.path
+        files = {ANALYSIS_JSON_FILE: out_dir / ANALYSIS_JSON_FILE, ANALYSIS_TEXT_FILE: out_dir / ANALYSIS_TEXT_FILE}
+        write_json_atomic(files[ANALYSIS_JSON_FILE], facts)
+        write_text_atomic(files[ANALYSIS_TEXT_FILE], text)
+    except OSError as exc:
+        raise DiagnoseError(f"cannot write the diagnosis: {exc}") from None
+    return Diagnosis(run, findings, written, skipped, launchers, files, text)
+
+
+def diagnose_main(run_dir: str | Path, out: str | Path | None = None, out_configs: str | Path | None = None) -> int:
+    """The command: diagnose, print the analysis and where it went; 0 when written (DiagnoseError otherwise)."""
+    result = diagnose(run_dir, out, out_configs)
+    print(result.text, end="")
+    print(f"\nWritten: {', '.join(p.as_posix() for p in result.files.values())}")
+    return 0
+
+
+def _write_remedies(run: RunEvidence, findings: list[Finding], configs_dir: Path) -> tuple[list[WrittenRemedy], list[SkippedRemedy]]:
+    remedies = collect_remedies(seed_remedies(run), findings, run.settings)
+    if run.config_file is None:
+        return [], [SkippedRemedy(r, f"the run folder has no config.yaml to build on ({run.path})") for r in remedies]
+    try:
+        load_config(run.config_file)
+    except ConfigError as exc:
+        reason = f"the run's config.yaml does not load in reidlab, so no remedy built on it can be validated ({exc})"
+        return [], [SkippedRemedy(r, reason) for r in remedies]
+    return write_remedies(remedies, run.config_file, configs_dir, run.path, run.settings, run.num_classes, run.num_train_images)
+
+
+def _write_launchers(run: RunEvidence, written: list[WrittenRemedy], configs_dir: Path, workdir: Path) -> dict[str, Path]:
+    if not written:
+        return {}
+    entries = [LaunchEntry(w.remedy.name, w.path, w.run_dir) for w in written]
+    return write_launchers(entries, run.path, configs_dir, workdir, run.path)
+
+
+def _next_commands(configs_dir: Path, launchers: dict[str, Path], written: list[WrittenRemedy]) -> dict[str, str]:
+    if not written:
+        return {}
+    ours = {w.path.name for w in written}
+    others = sorted(p.name for p in configs_dir.glob(f"*{REMEDY_SUFFIX}") if p.name not in ours)
+    commands = {
+        "halving_sweep": f"reidlab sweep {configs_dir.as_posix()} --strategy halving",
+        "sequential_launchers": f"{launchers['sh'].as_posix()}  (Windows: {launchers['bat'].as_posix()})",
+    }
+    if others:
+        commands["note"] = f"{configs_dir.as_posix()} also holds configs this diagnosis did not write ({', '.join(others)}); a sweep of the folder runs them too."
+    return commands

@@ -1,0 +1,244 @@
+"""What `diagnose` knows about one run: its per-epoch history, its settings and its data set size.
+
+Read through compare's readers (`runs.read_run` for the summary, the reidlab and fast-reid
+history readers for the records), so a run folder means the same thing to both tools. fast-reid
+logs iterations, not epochs: its lines are averaged into epochs with the iterations per epoch
+that `fastreid_runs` infers from the evaluation schedule.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from reidlab.config import Config
+from reidlab.engine.run_dir import BEST_MODEL_FILE, BEST_PER_QUERY_FILE, CONFIG_FILE, MODEL_INFO_FILE
+
+from .fastreid_runs import FASTREID_METRICS_FILE, _evaluation, _iterations_per_epoch, _metric_prefix, _read_metric_lines
+from .reidlab_runs import _read_history
+from .run_summary import SOURCE_FASTREID, BestResult, RunSummary, finite_float, flatten_config, read_json, read_yaml_mapping, whole_number
+from .runs import is_run_folder, read_run
+
+# fast-reid's per-iteration names -> the names of our training_history.json.
+_FASTREID_SCALARS = {"total_loss": "loss", "loss_cls": "loss_ce", "loss_triplet": "loss_triplet", "cls_accuracy": "cls_accuracy"}
+
+
+class RunReadError(ValueError):
+    """The folder is not a run, or holds nothing that can be diagnosed."""
+
+
+@dataclass
+class RunEvidence:
+    """A run as the detectors see it. Numbers in `history` are finite floats or None."""
+
+    path: Path
+    summary: RunSummary
+    history: list[dict]
+    settings: dict[str, Any]  # dotted fast-reid keys; the run's value, else reidlab's default
+    config_file: Path | None  # the run's config.yaml, when it exists
+    num_classes: int | None = None  # training identities
+    num_train_images: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def source(self) -> str:
+        return self.summary.source
+
+    @property
+    def stop_reason(self) -> str | None:
+        return self.summary.stop_reason
+
+    @property
+    def stop_message(self) -> str | None:
+        return self.summary.stop_message
+
+    @property
+    def best(self) -> BestResult | None:
+        return self.summary.best
+
+    def setting(self, key: str) -> Any:
+        return self.settings.get(key)
+
+    @property
+    def evaluated(self) -> list[dict]:
+        """Epoch records that hold an mAP, in epoch order."""
+        return [r for r in self.history if r.get("mAP") is not None]
+
+    def values(self, key: str) -> list[float]:
+        """The finite values of one per-epoch quantity, in epoch order."""
+        return [r[key] for r in self.history if r.get(key) is not None]
+
+    def last_values(self, key: str, count: int) -> list[float]:
+        return self.values(key)[-count:]
+
+    @property
+    def epochs_run(self) -> int:
+        return max((r["epoch"] for r in self.history), default=0)
+
+    @property
+    def iters_per_epoch(self) -> int | None:
+        """Batches per epoch: images // batch (the sampler's rule), else from the history's iteration counter."""
+        batch = whole_number(self.setting("SOLVER.IMS_PER_BATCH"))
+        if self.num_train_images and batch:
+            return max(self.num_train_images // batch, 1)
+        for record in self.history:
+            iterations = whole_number(record.get("iterations"))
+            if iterations:
+                return max(round(iterations / record["epoch"]), 1)
+        return None
+
+    @property
+    def iterations_run(self) -> int | None:
+        counted = [whole_number(r.get("iterations")) for r in self.history]
+        counted = [c for c in counted if c is not None]
+        if counted:
+            return max(counted)
+        ipe = self.iters_per_epoch
+        return ipe * self.epochs_run if ipe else None
+
+
+def read_run_evidence(path: str | Path) -> RunEvidence:
+    """Everything diagnose reads from a run folder (reidlab's or fast-reid's).
+
+    Raises:
+        RunReadError: not a run folder, or a run without a single usable epoch record or stop record.
+    """
+    folder = Path(path)
+    if not folder.is_dir():
+        raise RunReadError(f"{folder}: no such run folder")
+    if not is_run_folder(folder):
+        raise RunReadError(f"{folder} is not a run folder (it holds no {MODEL_INFO_FILE}, training_history.json or fast-reid metrics.json)")
+    summary = read_run(folder, folder.name)
+    if summary.source == SOURCE_FASTREID:
+        evidence = _fastreid_evidence(folder, summary)
+    else:
+        evidence = _reidlab_evidence(folder, summary)
+    if not evidence.history and evidence.stop_reason is None:
+        detail = "; ".join(summary.problems) or "no epoch has finished yet"
+        raise RunReadError(f"{folder}: nothing to diagnose: no epoch record and no stop record ({detail})")
+    return evidence
+
+
+def _reidlab_evidence(folder: Path, summary: RunSummary) -> RunEvidence:
+    scratch = RunSummary(path=folder, label=summary.label)
+    history = _read_history(folder, scratch)
+    info, _ = read_json(folder / MODEL_INFO_FILE)
+    info = info if isinstance(info, dict) else {}
+    config_file = folder / CONFIG_FILE
+    raw, problem = read_yaml_mapping(config_file)
+    evidence = RunEvidence(
+        path=folder,
+        summary=summary,
+        history=history,
+        settings=_settings(raw, summary.hyperparameters),
+        config_file=config_file if config_file.is_file() else None,
+        num_classes=whole_number(info.get("num_classes")),
+        num_train_images=whole_number(info.get("num_train_images")),
+        problems=_reading_problems(summary) + ([problem] if problem else []),
+    )
+    if evidence.num_classes is None:
+        evidence.num_classes = _configured_classes(evidence.settings)
+    return evidence
+
+
+def _fastreid_evidence(folder: Path, summary: RunSummary) -> RunEvidence:
+    config_file = folder / CONFIG_FILE
+    raw, problem = read_yaml_mapping(config_file)
+    settings = _settings(raw, summary.hyperparameters)
+    scratch = RunSummary(path=folder, label=summary.label)
+    lines = _read_metric_lines(folder / FASTREID_METRICS_FILE, scratch)
+    tests = settings.get("DATASETS.TESTS")
+    prefix = _metric_prefix(lines, [str(t) for t in tests] if isinstance(tests, (list, tuple)) else [])
+    evaluations = [_evaluation(line, prefix) for line in lines if finite_float(line.get(prefix + "mAP")) is not None]
+    flat = flatten_config(raw)
+    ipe = _iterations_per_epoch(evaluations, flat)
+    history = _fastreid_epochs(lines, evaluations, ipe) if ipe else []
+    return RunEvidence(
+        path=folder,
+        summary=summary,
+        history=history,
+        settings=settings,
+        config_file=config_file if config_file.is_file() else None,
+        num_classes=_configured_classes(settings),
+        problems=_reading_problems(summary) + ([problem] if problem else []) + ([] if ipe else ["epochs unknown, so no per-epoch history"]),
+    )
+
+
+def _reading_problems(summary: RunSummary) -> list[str]:
+    """What could not be read; compare's notes about ranking (per-query results, weights) do not matter here."""
+    return [p for p in summary.problems if "per-query" not in p and BEST_PER_QUERY_FILE not in p and BEST_MODEL_FILE not in p]
+
+
+def _fastreid_epochs(lines: list[dict], evaluations: list[dict], ipe: float) -> list[dict]:
+    """Per-iteration lines averaged into epoch records; evaluations attached to their epoch."""
+    sums: dict[int, dict[str, list[float]]] = {}
+    for line in lines:
+        iteration = whole_number(line.get("iteration"))
+        if iteration is None:
+            continue
+        epoch = max(1, math.ceil((iteration + 1) / ipe - 1e-9))
+        bucket = sums.setdefault(epoch, {})
+        for theirs, ours in _FASTREID_SCALARS.items():
+            value = finite_float(line.get(theirs))
+            if theirs in line:
+                bucket.setdefault(ours, []).append(value if value is not None else math.nan)
+        lr = finite_float(line.get("lr"))
+        if lr is not None:
+            bucket["lr"] = [lr]
+    history = []
+    for epoch in sorted(sums):
+        record: dict[str, Any] = {"epoch": epoch, "iterations": round(epoch * ipe)}
+        for name, values in sums[epoch].items():
+            mean = sum(values) / len(values) if values else math.nan
+            record[name] = mean if math.isfinite(mean) else None
+        history.append(record)
+    by_epoch = {r["epoch"]: r for r in history}
+    for evaluation in evaluations:
+        if evaluation["iteration"] is None:
+            continue
+        epoch = max(1, round((evaluation["iteration"] + 1) / ipe))
+        record = by_epoch.setdefault(epoch, {"epoch": epoch})
+        record.update({k: v for k, v in evaluation.items() if k != "iteration"})
+    return sorted(by_epoch.values(), key=lambda r: r["epoch"])
+
+
+def _settings(raw: dict, hyperparameters: dict) -> dict[str, Any]:
+    """The run's dotted keys over reidlab's defaults (a fast-reid config may lack ours)."""
+    settings = dict(_default_settings())
+    settings.update({k: v for k, v in hyperparameters.items() if v is not None})
+    settings.update(flatten_config(raw))
+    for key in ("SOLVER.STEPS", "MODEL.LOSSES.NAME", "DATASETS.TESTS", "DATASETS.NAMES"):
+        settings[key] = _as_list(settings.get(key))
+    return settings
+
+
+@lru_cache(maxsize=1)
+def _default_settings() -> dict[str, Any]:
+    return flatten_config(Config().model_dump(mode="json"))
+
+
+def _as_list(value: Any) -> list:
+    """fast-reid writes lists as tuples or tuple strings; YAML reads them as lists or strings."""
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if isinstance(value, str):
+        text = value.strip().strip("()[]")
+        return [_scalar(part.strip().strip("'\"")) for part in text.split(",") if part.strip()]
+    return [] if value is None else [value]
+
+
+def _scalar(text: str) -> Any:
+    """'40' -> 40, '0.5' -> 0.5, anything else stays text."""
+    try:
+        number = float(text)
+    except ValueError:
+        return text
+    return int(number) if number.is_integer() else number
+
+
+def _configured_classes(settings: dict[str, Any]) -> int | None:
+    configured = whole_number(settings.get("MODEL.HEADS.NUM_CLASSES"))
+    return configured if configured else None
