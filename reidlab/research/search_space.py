@@ -24,7 +24,7 @@ from typing import Any, Sequence, get_origin
 import yaml
 from pydantic import BaseModel
 
-from reidlab.config import Config, ConfigError, override_config
+from reidlab.config import Config, ConfigError, override_config, resolve_config_path
 
 from .search_errors import SearchError
 
@@ -131,7 +131,10 @@ def space_overrides(values: dict[str, Any]) -> list[str]:
 # ---------------------------------------------------------------- reading the file
 def load_search_space(path: str | Path) -> SearchSpace:
     """Read and check a space file's format and keys (values are checked against a config by check_space)."""
-    file = Path(path)
+    try:
+        file = resolve_config_path(path)  # configs/search/... also finds the example shipped with reidlab
+    except ConfigError:
+        file = Path(path)  # reading it below names the problem
     source = file.as_posix()
     try:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
