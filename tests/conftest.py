@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
+import torch
 
 from reidlab.data import write_synthetic_dataset
 
@@ -18,6 +19,15 @@ def tiny_data_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("tiny_synthetic")
     write_synthetic_dataset(root, num_train_ids=8, num_test_ids=6, images_per_id=4, num_cameras=3, num_distractors=4, num_junk=2, seed=0)
     return root
+
+
+@pytest.fixture
+def one_torch_thread() -> Iterator[None]:
+    """Tiny models gain nothing from a second intra-op thread, and on a busy 2-core machine it costs seconds."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 @pytest.fixture

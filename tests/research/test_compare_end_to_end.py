@@ -12,7 +12,6 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 from rich.console import Console
 
 from reidlab.data import write_synthetic_dataset
@@ -38,13 +37,6 @@ def _train_tiny(data_root: Path, run_dir: Path, base_lr: str) -> None:
     train("configs/Synthetic/demo_R18_cpu.yml", overrides=overrides)
 
 
-@pytest.fixture
-def one_torch_thread():
-    """Tiny models gain nothing from threads, and on a busy machine spinning threads cost seconds."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.mark.usefixtures("one_torch_thread")

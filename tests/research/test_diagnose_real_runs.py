@@ -6,7 +6,6 @@ import argparse
 import json
 
 import pytest
-import torch
 
 from reidlab.cli.research_commands import add_research_commands
 from reidlab.engine.train import train
@@ -16,13 +15,7 @@ from reidlab.research.remedy_files import validate_remedy
 CONFIG = "configs/Synthetic/demo_R18_cpu.yml"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models on a shared 2-core machine: one intra-op thread is several times faster than two."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_a_learning_rate_of_1e_7_gives_chance_level_cross_entropy(tmp_path, tiny_overrides, capsys):

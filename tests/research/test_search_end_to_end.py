@@ -11,7 +11,6 @@ from pathlib import Path
 
 import optuna
 import pytest
-import torch
 import yaml
 from optuna.trial import TrialState, create_trial
 
@@ -23,12 +22,6 @@ STUDY = "tiny"
 SPACE = "SOLVER.BASE_LR: {low: 1.0e-4, high: 1.0e-3, log: true}\nMODEL.LOSSES.TRI.SCALE: {choices: [0.5, 1.0]}\n"
 
 
-@pytest.fixture
-def one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def write_space(tmp_path: Path) -> str:

@@ -5,19 +5,12 @@ from __future__ import annotations
 import json
 
 import pytest
-import torch
 
 from reidlab.config.loader import PACKAGED_CONFIGS
 from reidlab.research.sweep import sweep
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models on a shared 2-core machine: one intra-op thread is several times faster than two."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_halving_pauses_the_loser_resumes_the_survivor_and_records_a_diverged_run(tmp_path, tiny_overrides):
