@@ -26,29 +26,29 @@ from reidlab.engine.run_dir import RunDirectory
 from reidlab.engine.trainer import Trainer
 from reidlab.modeling import build_model
 
-VARIANTS = ("fp32", "bf16", "channels_last", "compile")
+VARIANTS = ("fp32", "bf16", "channels_last", "compile")  # combine with '+', e.g. bf16+channels_last
 
 
 def make_trainer(data_root: Path, variant: str, out: Path) -> Trainer:
     overrides = [
         "DATASETS.ROOT", data_root.as_posix(), "OUTPUT_DIR", out.as_posix(),
         "SOLVER.IMS_PER_BATCH", "32", "DATALOADER.NUM_INSTANCE", "4", "DATALOADER.CACHE_IMAGES", "on",
-        "SOLVER.AMP.ENABLED", str(variant == "bf16"), "SOLVER.WARMUP_ITERS", "10",
+        "SOLVER.AMP.ENABLED", str("bf16" in variant.split("+")), "SOLVER.WARMUP_ITERS", "10",
     ]
     cfg = load_config("configs/Synthetic/demo_R18_cpu.yml", overrides)
     torch.manual_seed(0)
     train_data = build_train_data(cfg, seed=0)
     model = build_model(cfg, train_data.num_classes)
-    if variant == "channels_last":
+    if "channels_last" in variant.split("+"):
         model = model.to(memory_format=torch.channels_last)
     trainer = Trainer(cfg, RunDirectory(out), model, train_data, build_test_data(cfg), torch.device("cpu"))
-    if variant == "compile":
+    if "compile" in variant.split("+"):
         trainer.model = torch.compile(model)
     return trainer
 
 
 def prepare(images: torch.Tensor, variant: str) -> torch.Tensor:
-    return images.contiguous(memory_format=torch.channels_last) if variant == "channels_last" else images
+    return images.contiguous(memory_format=torch.channels_last) if "channels_last" in variant.split("+") else images
 
 
 def model_alone(trainer: Trainer, batch, variant: str, iters: int) -> float:
