@@ -32,6 +32,19 @@ def check_length(name: str, array: np.ndarray, expected: int, what: str) -> None
         raise ValueError(f"{name} has {len(array)} entries but {what}")
 
 
+def checked_labels(
+    q_pids: Any, g_pids: Any, q_camids: Any, g_camids: Any, num_q: int, num_g: int, query_rows: str, gallery_rows: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The four label arrays as int64, each checked against the count it must match (e.g. "distmat has 6 rows")."""
+    q_p, g_p = as_label_array("q_pids", q_pids), as_label_array("g_pids", g_pids)
+    q_c, g_c = as_label_array("q_camids", q_camids), as_label_array("g_camids", g_camids)
+    check_length("q_pids", q_p, num_q, query_rows)
+    check_length("q_camids", q_c, num_q, query_rows)
+    check_length("g_pids", g_p, num_g, gallery_rows)
+    check_length("g_camids", g_c, num_g, gallery_rows)
+    return q_p, g_p, q_c, g_c
+
+
 def check_positive_int(name: str, value: Any) -> int:
     """Return ``value`` as an int, raising unless it is an integer >= 1."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._checks import as_label_array, check_features, check_length, check_positive_int
+from ._checks import check_features, check_positive_int, checked_labels
 from .distance import check_metric, compute_distance, iter_distance_chunks
 from .per_query import PerQueryResult
 from .rank import PerQueryCollector, check_finite, default_chunk_rows, per_query_from_distmat, require_valid_queries
@@ -116,12 +116,9 @@ def evaluate_features(
             f"query_feats has dimension {query.shape[1]} but gallery_feats has dimension {gallery.shape[1]}"
         )
     num_q, num_g = query.shape[0], gallery.shape[0]
-    q_p, g_p = as_label_array("q_pids", q_pids), as_label_array("g_pids", g_pids)
-    q_c, g_c = as_label_array("q_camids", q_camids), as_label_array("g_camids", g_camids)
-    check_length("q_pids", q_p, num_q, f"query_feats has {num_q} rows")
-    check_length("q_camids", q_c, num_q, f"query_feats has {num_q} rows")
-    check_length("g_pids", g_p, num_g, f"gallery_feats has {num_g} rows")
-    check_length("g_camids", g_c, num_g, f"gallery_feats has {num_g} rows")
+    q_p, g_p, q_c, g_c = checked_labels(
+        q_pids, g_pids, q_camids, g_camids, num_q, num_g, f"query_feats has {num_q} rows", f"gallery_feats has {num_g} rows"
+    )
 
     if rerank:
         query, gallery = query.float(), gallery.float()

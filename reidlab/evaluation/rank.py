@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._checks import as_label_array, check_length, check_positive_int
+from ._checks import check_positive_int, checked_labels
 from .match_ranks import MatchRanker
 from .per_query import PerQueryResult
 
@@ -142,18 +142,6 @@ def _rows(matrix: np.ndarray | torch.Tensor, start: int, stop: int) -> torch.Ten
     return rows.contiguous()
 
 
-def _labels_for_distmat(
-    num_q: int, num_g: int, q_pids: Any, g_pids: Any, q_camids: Any, g_camids: Any
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    q_p, g_p = as_label_array("q_pids", q_pids), as_label_array("g_pids", g_pids)
-    q_c, g_c = as_label_array("q_camids", q_camids), as_label_array("g_camids", g_camids)
-    check_length("q_pids", q_p, num_q, f"distmat has {num_q} rows")
-    check_length("q_camids", q_c, num_q, f"distmat has {num_q} rows")
-    check_length("g_pids", g_p, num_g, f"distmat has {num_g} columns")
-    check_length("g_camids", g_c, num_g, f"distmat has {num_g} columns")
-    return q_p, g_p, q_c, g_c
-
-
 def per_query_from_distmat(
     distmat: Any,
     q_pids: Any,
@@ -170,7 +158,9 @@ def per_query_from_distmat(
     """
     matrix = _as_matrix(distmat)
     num_q, num_g = matrix.shape
-    q_p, g_p, q_c, g_c = _labels_for_distmat(num_q, num_g, q_pids, g_pids, q_camids, g_camids)
+    q_p, g_p, q_c, g_c = checked_labels(
+        q_pids, g_pids, q_camids, g_camids, num_q, num_g, f"distmat has {num_q} rows", f"distmat has {num_g} columns"
+    )
     rows = check_positive_int("chunk_rows", chunk_rows) if chunk_rows is not None else default_chunk_rows(num_g)
     device = matrix.device if isinstance(matrix, torch.Tensor) else torch.device("cpu")
     collector = PerQueryCollector(q_p, q_c, g_p, g_c, device)
