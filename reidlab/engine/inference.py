@@ -27,9 +27,16 @@ def model_features(model: nn.Module, loader, device: torch.device, amp: AmpSetti
         model.train(was_training)
 
 
+class NonFiniteFeatures(ArithmeticError):
+    """The model's embeddings hold NaN or inf: the weights or BN statistics have diverged."""
+
+
 def evaluate_model(cfg: Config, model: nn.Module, test_set, device: torch.device, amp: AmpSettings) -> EvaluationResult:
     """Market-1501-protocol metrics of the model on one test set (query rows first, then gallery)."""
     features = model_features(model, test_set.loader, device, amp, cfg.TEST.FLIP.ENABLED)
+    bad = int((~torch.isfinite(features)).any(dim=1).sum())
+    if bad:
+        raise NonFiniteFeatures(f"{bad} of {len(features)} {test_set.name} embeddings are NaN or inf")
     q = test_set.num_query
     rerank = cfg.TEST.RERANK
     return evaluate_features(

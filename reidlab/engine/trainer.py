@@ -19,7 +19,7 @@ from reidlab.engine.checkpoint import save_checkpoint
 from reidlab.engine.console import get_logger
 from reidlab.engine.early_stopping import EarlyStopping
 from reidlab.engine.health import ParameterSnapshot, gradient_norm
-from reidlab.engine.inference import evaluate_model
+from reidlab.engine.inference import NonFiniteFeatures, evaluate_model
 from reidlab.engine.lr_schedule import build_lr_scheduler
 from reidlab.engine.optimizer import build_optimizer
 from reidlab.engine.run_dir import BEST_PER_QUERY_FILE, TENSORBOARD_DIR, RunDirectory
@@ -174,6 +174,8 @@ class Trainer:
                 return Stop(StopReason.TIME_LIMIT, str(exc), self.state.epoch)
             except _Diverged as exc:
                 return Stop(StopReason.DIVERGED, str(exc), self.state.epoch + 1)
+            except NonFiniteFeatures as exc:
+                return Stop(StopReason.DIVERGED, f"Evaluation after epoch {self.state.epoch + 1}: {exc}.", self.state.epoch + 1)
             except OutOfMemory as exc:
                 first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
                 return Stop(

@@ -19,7 +19,6 @@ COLLAPSED_GAP = 0.25  # |d_an - d_ap| under a quarter of the margin: anchors can
 SPIKE_FACTOR = 1.5  # an epoch's loss 1.5x both the previous epoch's and the lowest so far
 BLOWUP_FACTOR = 10.0  # the loss ends 10x above its lowest: divergence even if it stayed finite
 FAR_ABOVE_REFERENCE = 3.0  # a lowered LR never stays above 3x the usual one for the optimiser and batch
-NOT_FINITE_WORDS = ("nan", "inf", "not finite")
 
 
 def ce_at_chance(run: RunEvidence) -> Finding | None:
@@ -164,9 +163,7 @@ def divergence(run: RunEvidence) -> Finding | None:
     finite = [(e, v) for e, v in losses if v is not None]
     not_finite_epochs = [e for e, v in losses if v is None and "loss" in _record(run, e)]
     message = run.stop_message or ""
-    stopped_not_finite = run.stop_reason == "diverged" or (
-        run.stop_reason == "error" and any(word in message.lower() for word in NOT_FINITE_WORDS)
-    )
+    stopped_not_finite = run.stop_reason == "diverged"  # the engine stops NaN losses and NaN embeddings so
     evidence: dict = {"base_lr": float(run.setting("SOLVER.BASE_LR")), "optimizer": run.setting("SOLVER.OPT")}
     if stopped_not_finite or not_finite_epochs:
         evidence.update(stop_reason=run.stop_reason, stop_message=message[:200])

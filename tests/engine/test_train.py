@@ -163,3 +163,14 @@ def test_a_hook_can_end_the_run_with_its_own_reason(tmp_path, tiny_overrides):
     result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run"), hooks=Hooks(on_epoch_end=prune))
     assert result.stop.reason.value == "pruned" and result.stop.epoch == 1
     assert "below the median at epoch 1" in (tmp_path / "run" / "STOPPING_REASON.txt").read_text()
+
+
+def test_non_finite_embeddings_at_evaluation_count_as_divergence(tmp_path, tiny_overrides):
+    def poison_bn_statistics(trainer, epoch, step):
+        if step == trainer.iters_per_epoch - 1:  # the training loss uses batch statistics; evaluation the running ones
+            trainer.model.head.bottleneck.running_var.fill_(float("nan"))
+
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run"), hooks=Hooks(on_iteration=poison_bn_statistics))
+    assert result.stop.reason.value == "diverged" and result.exit_code == 1
+    assert "Evaluation after epoch 1" in result.stop.message and "NaN or inf" in result.stop.message
+    assert "Lower SOLVER.BASE_LR" in (tmp_path / "run" / "STOPPING_REASON.txt").read_text()

@@ -163,7 +163,7 @@ def test_a_diverged_stop_without_any_epoch_is_divergence(tmp_path):
 
 
 def test_non_finite_features_at_evaluation_are_divergence_too(tmp_path):
-    run = write_run(tmp_path, [], stop="error", message="ValueError: query_feats contains NaN or inf")
+    run = write_run(tmp_path, [], stop="diverged", message="Evaluation after epoch 1: 3 of 10 Market1501 embeddings are NaN or inf.")
     assert codes(run)[0] == "divergence"
 
 
