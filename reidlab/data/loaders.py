@@ -140,21 +140,40 @@ class StreamingTrainLoader(_EpochState):
         return iter(self.data_loader)
 
 
+def batch_ranges(start: int, end: int, batch_size: int) -> list[tuple[int, int]]:
+    """(start, end) of each evaluation batch over the rows start..end, in order."""
+    return [(first, min(first + batch_size, end)) for first in range(start, end, batch_size)]
+
+
+def rank_rows(num_images: int, rank: int, world_size: int) -> tuple[int, int]:
+    """The contiguous rows rank `rank` evaluates: concatenating the ranks' features in rank order restores loader order."""
+    if world_size < 1 or not 0 <= rank < world_size:
+        raise ValueError(f"rank {rank} is outside 0..world_size-1 (world_size {world_size})")
+    if num_images < world_size:
+        raise ValueError(f"{num_images} evaluation images cannot be shared by {world_size} processes")
+    return rank * num_images // world_size, (rank + 1) * num_images // world_size
+
+
 class InMemoryTestLoader:
     """Evaluation batches sliced from cached pixels, in order (query first, then gallery)."""
 
     cached = True
 
-    def __init__(self, pixels: torch.Tensor, pids: torch.Tensor, camids: torch.Tensor, batch_size: int) -> None:
+    def __init__(self, pixels: torch.Tensor, pids: torch.Tensor, camids: torch.Tensor, batch_size: int, ranges: list[tuple[int, int]] | None = None) -> None:
         self.pixels, self.pids, self.camids, self.batch_size = pixels, pids, camids, batch_size
+        self.ranges = batch_ranges(0, len(pids), batch_size) if ranges is None else ranges
 
     def __len__(self) -> int:
-        return -(-len(self.pids) // self.batch_size)
+        return len(self.ranges)
 
     def __iter__(self) -> Iterator[TestBatch]:
-        for start in range(0, len(self.pids), self.batch_size):
-            end = min(start + self.batch_size, len(self.pids))
+        for start, end in self.ranges:
             yield TestBatch(self.pixels[start:end], self.pids[start:end], self.camids[start:end], torch.arange(start, end))
+
+    def shard(self, rank: int, world_size: int) -> "InMemoryTestLoader":
+        """The batches rank `rank` of `world_size` evaluates."""
+        ranges = batch_ranges(*rank_rows(len(self.pids), rank, world_size), self.batch_size)
+        return InMemoryTestLoader(self.pixels, self.pids, self.camids, self.batch_size, ranges)
 
 
 class DecodeTestBatches(Dataset):
@@ -179,12 +198,21 @@ class StreamingTestLoader:
     cached = False
 
     def __init__(
-        self, paths: Sequence[Path], pids: torch.Tensor, camids: torch.Tensor, size: Sequence[int], batch_size: int, num_workers: int, multiprocessing_context: Any = None
+        self,
+        paths: Sequence[Path],
+        pids: torch.Tensor,
+        camids: torch.Tensor,
+        size: Sequence[int],
+        batch_size: int,
+        num_workers: int,
+        multiprocessing_context: Any = None,
+        ranges: list[tuple[int, int]] | None = None,
     ) -> None:
-        ranges = [(start, min(start + batch_size, len(paths))) for start in range(0, len(paths), batch_size)]
+        self.arguments = (paths, pids, camids, size, batch_size, num_workers, multiprocessing_context)
+        self.ranges = batch_ranges(0, len(paths), batch_size) if ranges is None else ranges
         self.data_loader = DataLoader(
             DecodeTestBatches(paths, pids, camids, size),
-            sampler=ranges,
+            sampler=self.ranges,
             batch_size=None,
             num_workers=num_workers,
             persistent_workers=num_workers > 0,
@@ -196,3 +224,8 @@ class StreamingTestLoader:
 
     def __iter__(self) -> Iterator[TestBatch]:
         return iter(self.data_loader)
+
+    def shard(self, rank: int, world_size: int) -> "StreamingTestLoader":
+        """The batches rank `rank` of `world_size` evaluates."""
+        paths, batch_size = self.arguments[0], self.arguments[4]
+        return StreamingTestLoader(*self.arguments, ranges=batch_ranges(*rank_rows(len(paths), rank, world_size), batch_size))

@@ -31,12 +31,16 @@ class NonFiniteFeatures(ArithmeticError):
     """The model's embeddings hold NaN or inf: the weights or BN statistics have diverged."""
 
 
-def evaluate_model(cfg: Config, model: nn.Module, test_set, device: torch.device, amp: AmpSettings) -> EvaluationResult:
-    """Market-1501-protocol metrics of the model on one test set (query rows first, then gallery)."""
-    features = model_features(model, test_set.loader, device, amp, cfg.TEST.FLIP.ENABLED)
+def check_finite(features: torch.Tensor, name: str) -> torch.Tensor:
+    """The features, or NonFiniteFeatures when any embedding holds NaN or inf."""
     bad = int((~torch.isfinite(features)).any(dim=1).sum())
     if bad:
-        raise NonFiniteFeatures(f"{bad} of {len(features)} {test_set.name} embeddings are NaN or inf")
+        raise NonFiniteFeatures(f"{bad} of {len(features)} {name} embeddings are NaN or inf")
+    return features
+
+
+def metrics_from_features(cfg: Config, features: torch.Tensor, test_set) -> EvaluationResult:
+    """Market-1501-protocol metrics from one test set's features (query rows first, then gallery)."""
     q = test_set.num_query
     rerank = cfg.TEST.RERANK
     return evaluate_features(
@@ -52,3 +56,4 @@ def evaluate_model(cfg: Config, model: nn.Module, test_set, device: torch.device
         k2=rerank.K2,
         lambda_value=rerank.LAMBDA,
     )
+

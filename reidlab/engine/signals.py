@@ -22,15 +22,15 @@ class StopFlag:
 
 
 @contextmanager
-def stop_on_signals() -> Iterator[StopFlag]:
-    """While active, the first signal sets the flag; a second Ctrl-C raises KeyboardInterrupt at once."""
+def stop_on_signals(escalate: bool = True) -> Iterator[StopFlag]:
+    """While active, the first signal sets the flag; with escalate, a second Ctrl-C raises KeyboardInterrupt at once."""
     flag = StopFlag()
     if threading.current_thread() is not threading.main_thread():
         yield flag  # signal handlers can only be installed from the main thread
         return
 
     def handle(signum, _frame):
-        if flag and signum == signal.SIGINT:
+        if flag and escalate and signum == signal.SIGINT:
             raise KeyboardInterrupt
         flag.signal_name = signal.Signals(signum).name
 

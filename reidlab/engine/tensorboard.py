@@ -7,13 +7,15 @@ from pathlib import Path
 
 
 class TensorBoardScalars:
-    """Writes every numeric field of an epoch record; does nothing when tensorboard is missing."""
+    """Writes every numeric field of an epoch record; does nothing when tensorboard is missing or log_dir is None."""
 
-    def __init__(self, log_dir: Path):
+    def __init__(self, log_dir: Path | None):
+        self.writer = None
+        if log_dir is None:  # a process other than rank 0 under torchrun
+            return
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:  # the extra is optional
-            self.writer = None
             return
         self.writer = SummaryWriter(log_dir=str(log_dir))
 

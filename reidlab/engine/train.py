@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import warnings
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
 import numpy as np
 import torch
 
-from reidlab.config import Config, ConfigError, load_config
+from reidlab.config import Config, load_config
 from reidlab.data import build_test_data, build_train_data
 from reidlab.engine.checkpoint import load_checkpoint
-from reidlab.engine.console import log_to_console_and_file
+from reidlab.engine.console import get_logger, log_to_console_and_file
+from reidlab.engine.distributed import Processes, start_processes
 from reidlab.engine.model_info import device_description, hyperparameters, now_iso, versions
 from reidlab.engine.run_dir import MODEL_INFO_FILE, RunDirectory, RunDirError, resolve_run_dir
 from reidlab.engine.stop_reasons import Stop, StopReason
@@ -50,6 +53,7 @@ def train(
     """Train from a config; every ending, failures included, leaves a complete run directory.
 
     until_epoch pauses after that epoch (reason `paused`) so a sweep can resume the run later.
+    Under torchrun every process trains its share of each batch and rank 0 alone writes the run.
     """
     cfg = load_config(config_file, overrides)
     run = RunDirectory(resolve_run_dir(cfg, run_name, config_file))
@@ -57,48 +61,58 @@ def train(
     cfg.OUTPUT_DIR = run.path.as_posix()
     checkpoint = _checkpoint_to_resume(run) if resume else _refuse_existing_run(run)
 
-    seed_everything(cfg.SEED)
-    device = select_device(cfg.MODEL.DEVICE)
-    with warnings.catch_warnings(record=True) as setup_warnings:  # replayed into log.txt once it exists
-        warnings.simplefilter("default")
-        train_data = build_train_data(cfg, seed=cfg.SEED)
-        test_sets = build_test_data(cfg)
-        model = build_training_model(cfg, train_data.num_classes, device)
-    trainer = Trainer(cfg, run, model, train_data, test_sets, device, hooks)
-    if checkpoint is not None:
-        trainer.load_checkpoint_state(checkpoint)
-
-    run.create()
-    with log_to_console_and_file(run.log_file) as log:
-        info = _initial_info(cfg, run, train_data, device, trainer, checkpoint is not None)
-        _log_header(log, cfg, run, train_data, test_sets, device, trainer, checkpoint)
-        for caught in setup_warnings:
-            log.warning("warning: %s", caught.message)
-        run.write_config(cfg)
-        run.write_model_info(info)
-        stop = trainer.fit(until_epoch)
-        trainer.save_final_model()
-        _finish(cfg, run, trainer, info, stop, config_file, run_name)
-        log.info("Stopped: %s. %s", stop.reason.value, stop.message)
-        if trainer.state.best:
-            best = trainer.state.best
-            log.info("Best mAP %.4f (rank-1 %.4f) at epoch %d: %s", best["mAP"], best["rank1"], best["epoch"], run.best_model)
-        log.info("Why it stopped and what to try next: %s", run.file("STOPPING_REASON.txt"))
+    processes, device = start_processes(cfg.MODEL.DEVICE)
+    try:
+        seed_everything(cfg.SEED)  # the same seed in every process: identical initial weights
+        with warnings.catch_warnings(record=True) as setup_warnings:  # replayed into log.txt once it exists
+            warnings.simplefilter("default")
+            train_data = build_train_data(cfg, seed=cfg.SEED, rank=processes.rank, world_size=processes.world_size)
+            test_sets = build_test_data(cfg)
+            model = build_training_model(cfg, train_data.num_classes, device)
+        trainer = Trainer(cfg, run, model, train_data, test_sets, device, hooks, processes)
+        if checkpoint is not None:
+            trainer.load_checkpoint_state(checkpoint)
+        processes.barrier()  # every process has checked the run directory before rank 0 writes to it
+        if processes.is_main:
+            run.create()
+        with _run_log(run, processes) as log:
+            info = _initial_info(cfg, run, train_data, device, trainer, checkpoint is not None, processes)
+            _log_header(log, cfg, run, train_data, test_sets, device, trainer, checkpoint)
+            for caught in setup_warnings:
+                log.warning("warning: %s", caught.message)
+            if processes.is_main:
+                run.write_config(cfg)
+                run.write_model_info(info)
+            stop = trainer.fit(until_epoch)
+            if processes.is_main:
+                trainer.save_final_model()
+                _finish(cfg, run, trainer, info, stop)
+            log.info("Stopped: %s. %s", stop.reason.value, stop.message)
+            if trainer.state.best:
+                best = trainer.state.best
+                log.info("Best mAP %.4f (rank-1 %.4f) at epoch %d: %s", best["mAP"], best["rank1"], best["epoch"], run.best_model)
+            log.info("Why it stopped and what to try next: %s", run.file("STOPPING_REASON.txt"))
+    finally:
+        processes.shutdown()
     return TrainResult(run.path, stop, trainer.state.best)
+
+
+@contextmanager
+def _run_log(run: RunDirectory, processes: Processes) -> Iterator[logging.Logger]:
+    """Rank 0 logs to the console and log.txt; other ranks show warnings only, so the console shows each line once."""
+    if processes.is_main:
+        with log_to_console_and_file(run.log_file) as log:
+            yield log
+        return
+    log = get_logger()
+    log.setLevel(logging.WARNING)
+    yield log
 
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def select_device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"MODEL.DEVICE {name}: CUDA is not available on this machine; use MODEL.DEVICE cpu (or auto)")
-    return torch.device(name)
 
 
 def _refuse_existing_run(run: RunDirectory) -> None:
@@ -129,7 +143,7 @@ def _load_initial_weights(model: torch.nn.Module, path: str) -> None:
     model.load_state_dict(usable, strict=False)
 
 
-def _initial_info(cfg: Config, run: RunDirectory, train_data, device, trainer: Trainer, resumed: bool) -> dict:
+def _initial_info(cfg: Config, run: RunDirectory, train_data, device, trainer: Trainer, resumed: bool, processes: Processes) -> dict:
     previous = {}
     if resumed and run.file(MODEL_INFO_FILE).exists():
         try:
@@ -155,11 +169,12 @@ def _initial_info(cfg: Config, run: RunDirectory, train_data, device, trainer: T
         "finished": None,
         "versions": versions(),
         "device": device_description(device),
+        "processes": processes.world_size,
         "amp": trainer.amp.describe(),
     }
 
 
-def _finish(cfg: Config, run: RunDirectory, trainer: Trainer, info: dict, stop: Stop, config_file, run_name) -> None:
+def _finish(cfg: Config, run: RunDirectory, trainer: Trainer, info: dict, stop: Stop) -> None:
     history = trainer.state.history
     last = history[-1] if history else {}
     evaluated = [r for r in history if "mAP" in r]
@@ -186,6 +201,9 @@ def _finish(cfg: Config, run: RunDirectory, trainer: Trainer, info: dict, stop: 
 def _log_header(log, cfg: Config, run: RunDirectory, train_data, test_sets, device, trainer: Trainer, checkpoint) -> None:
     log.info("reidlab %s  run %s", versions()["reidlab"], run.path)
     log.info("device %s, AMP %s, seed %d", device_description(device), trainer.amp.describe(), cfg.SEED)
+    if trainer.processes.enabled:
+        per_process = cfg.SOLVER.IMS_PER_BATCH // trainer.processes.world_size
+        log.info("%d processes (torchrun), %d images of each batch of %d per process", trainer.processes.world_size, per_process, cfg.SOLVER.IMS_PER_BATCH)
     log.info("%s", train_data.summary_table())
     skipped = train_data.skipped_corrupt + sum(t.skipped_corrupt for t in test_sets)
     if skipped:

@@ -17,9 +17,10 @@ from reidlab.engine.amp import AmpSettings
 from reidlab.engine.atomic import save_npz_atomic
 from reidlab.engine.checkpoint import save_checkpoint
 from reidlab.engine.console import get_logger
+from reidlab.engine.distributed import SINGLE_PROCESS, Processes
 from reidlab.engine.early_stopping import EarlyStopping
 from reidlab.engine.health import ParameterSnapshot, gradient_norm
-from reidlab.engine.inference import NonFiniteFeatures, evaluate_model
+from reidlab.engine.inference import NonFiniteFeatures, check_finite, metrics_from_features, model_features
 from reidlab.engine.lr_schedule import build_lr_scheduler
 from reidlab.engine.optimizer import build_optimizer
 from reidlab.engine.run_dir import BEST_PER_QUERY_FILE, TENSORBOARD_DIR, RunDirectory
@@ -73,10 +74,25 @@ class TrainState:
 class Trainer:
     """Runs epochs until one of the stop reasons, keeping the run directory complete as it goes."""
 
-    def __init__(self, cfg: Config, run: RunDirectory, model: nn.Module, train_data, test_sets: list, device: torch.device, hooks: Hooks | None = None):
+    def __init__(
+        self,
+        cfg: Config,
+        run: RunDirectory,
+        model: nn.Module,
+        train_data,
+        test_sets: list,
+        device: torch.device,
+        hooks: Hooks | None = None,
+        processes: Processes = SINGLE_PROCESS,
+    ):
+        """model is the plain module (saved, evaluated); under torchrun the training step calls its DDP wrapper."""
         self.cfg, self.run, self.model, self.device = cfg, run, model, device
         self.train_data, self.test_sets = train_data, test_sets
         self.hooks = hooks or Hooks()
+        self.processes = processes
+        self.train_model = processes.wrap(model, cfg)
+        self.eval_loaders = [t.loader.shard(processes.rank, processes.world_size) if processes.enabled else t.loader for t in test_sets]
+        self.stop_flag = StopFlag()
         self.log = get_logger()
         self.iters_per_epoch = len(train_data.loader)
         self.optimizer = build_optimizer(cfg, model)
@@ -134,21 +150,24 @@ class Trainer:
         which still runs to SOLVER.MAX_EPOCH when the run is resumed.
         """
         self.session_start = time.monotonic()
-        self.tensorboard = TensorBoardScalars(self.run.file(TENSORBOARD_DIR))
+        self.tensorboard = TensorBoardScalars(self.run.file(TENSORBOARD_DIR) if self.processes.is_main else None)
         max_epoch = self.cfg.SOLVER.MAX_EPOCH
-        with stop_on_signals() as flag:
+        # Under torchrun a Ctrl-C reaches each process twice (terminal and torchrun): a repeat must not abort mid-collective.
+        with stop_on_signals(escalate=not self.processes.enabled) as flag:
+            self.stop_flag = flag
             try:
                 if self.state.epoch >= max_epoch:
                     return Stop(StopReason.MAX_EPOCHS, f"All {max_epoch} epochs were already done.", self.state.epoch)
                 while self.state.epoch < max_epoch:
                     epoch = self.state.epoch + 1
-                    record = self._train_epoch(epoch, flag)
+                    record = self._train_epoch(epoch)
                     if is_evaluation_epoch(self.cfg, epoch):
                         record.update(self._evaluate(epoch))
                     self.state.history.append(record)
                     self.state.epoch = epoch
-                    self._end_of_epoch_files(epoch)
-                    self.tensorboard.write_epoch(record)
+                    if self.processes.is_main:
+                        self._end_of_epoch_files(epoch)
+                        self.tensorboard.write_epoch(record)
                     self._log_epoch(record)
                     if self.hooks.on_epoch_end is not None:
                         self.hooks.on_epoch_end(self, epoch, record)
@@ -159,9 +178,7 @@ class Trainer:
                             f"no improvement above {self.cfg.SOLVER.EARLY_STOP.MIN_DELTA:g} in the {self.early.evaluations_without_improvement} evaluations since.",
                             epoch,
                         )
-                    if flag:
-                        raise _Interrupted(flag.signal_name)
-                    self._check_time()
+                    self._agree_to_stop()
                     if until_epoch is not None and epoch >= until_epoch and epoch < max_epoch:
                         return Stop(StopReason.PAUSED, f"Paused after epoch {epoch} as asked; resume to continue towards epoch {max_epoch}.", epoch)
                 return Stop(StopReason.MAX_EPOCHS, f"Trained all {max_epoch} epochs.", self.state.epoch)
@@ -195,20 +212,34 @@ class Trainer:
     def _metric_name(self) -> str:
         return self.cfg.SOLVER.EARLY_STOP.METRIC
 
-    def _check_time(self) -> None:
+    def _time_is_up(self) -> bool:
         limit = self.cfg.SOLVER.TIME_LIMIT_MINUTES
-        if limit and self.elapsed_seconds() >= limit * 60:
-            raise _TimeUp(f"{self.elapsed_seconds() / 60:.1f} minutes elapsed; the last completed epoch is {self.state.epoch}.")
+        return bool(limit) and self.elapsed_seconds() >= limit * 60
 
-    def _train_epoch(self, epoch: int, flag: StopFlag) -> dict:
+    def _agree_to_stop(self, loss_is_finite: bool = True) -> bool:
+        """Raise the stop every rank agrees on (signal, time limit); returns whether any rank's loss is not finite."""
+        signalled, time_up, not_finite = self.processes.any(bool(self.stop_flag), self._time_is_up(), not loss_is_finite)
+        if signalled:
+            raise _Interrupted(self.stop_flag.signal_name or "a stop signal (in another process)")
+        if time_up:
+            raise _TimeUp(f"{self.elapsed_seconds() / 60:.1f} minutes elapsed; the last completed epoch is {self.state.epoch}.")
+        return not_finite
+
+    def _train_epoch(self, epoch: int) -> dict:
         cfg = self.cfg
-        self.model.train()
+        self.train_model.train()
         loader = self.train_data.loader
         loader.set_epoch(epoch)
         snapshot = ParameterSnapshot(self.param_groups)
         sums: dict[str, torch.Tensor | float] = {}
         images_seen, start = 0, time.monotonic()
-        bar = tqdm(total=self.iters_per_epoch, desc=f"epoch {epoch}/{cfg.SOLVER.MAX_EPOCH}", leave=False, disable=None, dynamic_ncols=True)
+        bar = tqdm(
+            total=self.iters_per_epoch,
+            desc=f"epoch {epoch}/{cfg.SOLVER.MAX_EPOCH}",
+            leave=False,
+            disable=None if self.processes.is_main else True,
+            dynamic_ncols=True,
+        )
         try:
             for step, batch in enumerate(loader):
                 images = batch.images.to(self.device, non_blocking=True)
@@ -221,15 +252,13 @@ class Trainer:
                 if step % 10 == 0 or step + 1 == self.iters_per_epoch:
                     bar.set_postfix_str(self._progress_text(sums, step + 1, images_seen, start, epoch))
                 bar.update(1)
-                if flag:
-                    raise _Interrupted(flag.signal_name)
-                self._check_time()
         finally:
             bar.close()
         seconds = time.monotonic() - start
         steps = max(self.iters_per_epoch, 1)
+        images_seen *= self.processes.world_size  # every rank takes an equal share of each batch
         record = {"epoch": epoch, "iterations": self.state.iteration, "lr": self._current_lr()}
-        record.update({name: float(value) / steps for name, value in sums.items()})
+        record.update({name: value / steps for name, value in self.processes.mean(sums).items()})
         record.update(snapshot.changes())
         record.update({"train_seconds": seconds, "images_per_second": images_seen / seconds if seconds > 0 else 0.0})
         return record
@@ -237,10 +266,11 @@ class Trainer:
     def train_step(self, images: torch.Tensor, targets: torch.Tensor, epoch: int = 0, step: int = 0) -> dict:
         """One optimiser step; returns the loss (a float) and the terms and health statistics (device tensors)."""
         with torch.autocast(self.device.type, dtype=self.amp.dtype, enabled=self.amp.enabled):
-            outputs = self.model(images)
+            outputs = self.train_model(images)
         total, terms, stats = compute_losses(self.cfg, outputs, targets)
         loss_value = total.detach().item()
-        if not math.isfinite(loss_value):
+        # One collective per step, before backward: every rank stops together or none does.
+        if self._agree_to_stop(math.isfinite(loss_value)):
             raise _Diverged(self._divergence_message(epoch, step, loss_value, terms))
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
@@ -262,6 +292,8 @@ class Trainer:
         return max(group["lr"] for group in self.optimizer.param_groups)
 
     def _divergence_message(self, epoch: int, step: int, loss: float, terms: dict) -> str:
+        if math.isfinite(loss):
+            return f"Loss became non-finite in another process at epoch {epoch}, iteration {step + 1} (this process: {loss:.4g}; lr {self._current_lr():.3g})."
         parts = ", ".join(f"{k} {v.detach().item():.4g}" for k, v in terms.items())
         last = self.state.history[-1]["loss"] if self.state.history else None
         before = f"; the previous epoch's mean loss was {last:.4f}" if last is not None else ""
@@ -272,8 +304,10 @@ class Trainer:
         start = time.monotonic()
         out: dict = {}
         primary = None
-        for index, test_set in enumerate(self.test_sets):
-            result = evaluate_model(self.cfg, self.model, test_set, self.device, self.amp)
+        self.processes.share_buffers(self.model)
+        for index, (test_set, loader) in enumerate(zip(self.test_sets, self.eval_loaders)):
+            features = self.processes.gather_rows(model_features(self.model, loader, self.device, self.amp, self.cfg.TEST.FLIP.ENABLED))
+            result = self.processes.on_main(lambda: metrics_from_features(self.cfg, check_finite(features, test_set.name), test_set))
             summary = result.summary()
             if index == 0:
                 primary = result
@@ -283,7 +317,8 @@ class Trainer:
         out["eval_seconds"] = time.monotonic() - start
         if self.early.update(out[self._metric_name], epoch):
             self.state.best = {"epoch": epoch, **{k: out[k] for k in METRIC_KEYS}}
-            self._save_best(epoch, primary)
+            if self.processes.is_main:
+                self._save_best(epoch, primary)
         return out
 
     def _save_best(self, epoch: int, result) -> None:

@@ -23,7 +23,8 @@ from reidlab.config import Config, load_config
 from reidlab.data import TrainData
 from reidlab.engine.amp import AmpSettings
 from reidlab.engine.run_dir import RunDirectory
-from reidlab.engine.train import build_training_model, seed_everything, select_device
+from reidlab.engine.distributed import select_device
+from reidlab.engine.train import build_training_model, seed_everything
 from reidlab.engine.trainer import Trainer
 from reidlab.research import doctor_data, doctor_model, doctor_overfit, doctor_speed, doctor_weights
 from reidlab.research.doctor_report import CheckResult, DoctorReport, Status, skipped
