@@ -86,6 +86,14 @@ class Processes:
             return None
         return torch.cat([share[:size] for share, size in zip(shares, sizes)]).to(rows.device)
 
+    def whole_batch(self, features: torch.Tensor, targets: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Every rank's features (keeping their gradient) and targets, in rank order: the triplet mines the global batch, as in one process."""
+        if not self.enabled:
+            return features, targets
+        shared_targets = [torch.empty_like(targets) for _ in range(self.world_size)]
+        dist.all_gather(shared_targets, targets.contiguous())
+        return _GatherWithGradient.apply(features), torch.cat(shared_targets)
+
     def on_main(self, compute: Callable[[], T]) -> T:
         """compute() on rank 0 alone; every rank gets its result, or raises its exception."""
         if not self.enabled:
@@ -136,6 +144,27 @@ class Processes:
 
 
 SINGLE_PROCESS = Processes()
+
+
+class _GatherWithGradient(torch.autograd.Function):
+    """all_gather whose backward returns each rank the summed gradient of its own rows.
+
+    Written here because torch's autograd-aware all_gather (torch.distributed.nn) is deprecated
+    in favour of a private module. Every rank holds the same number of rows.
+    """
+
+    @staticmethod
+    def forward(ctx, local: torch.Tensor) -> torch.Tensor:
+        shares = [torch.empty_like(local) for _ in range(dist.get_world_size())]
+        dist.all_gather(shares, local.contiguous())
+        ctx.rows = slice(dist.get_rank() * len(local), (dist.get_rank() + 1) * len(local))
+        return torch.cat(shares)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.contiguous().clone()
+        dist.all_reduce(grad)  # every rank's loss saw these rows; DDP then averages the parameter gradients
+        return grad[ctx.rows]
 
 
 def uses_sync_bn(cfg: Config) -> bool:

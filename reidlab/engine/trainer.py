@@ -267,7 +267,7 @@ class Trainer:
         """One optimiser step; returns the loss (a float) and the terms and health statistics (device tensors)."""
         with torch.autocast(self.device.type, dtype=self.amp.dtype, enabled=self.amp.enabled):
             outputs = self.train_model(images)
-        total, terms, stats = compute_losses(self.cfg, outputs, targets)
+        total, terms, stats = compute_losses(self.cfg, outputs, targets, self.processes.whole_batch if self.processes.enabled else None)
         loss_value = total.detach().item()
         # One collective per step, before backward: every rank stops together or none does.
         if self._agree_to_stop(math.isfinite(loss_value)):

@@ -7,7 +7,7 @@ gets the same loss values as float32 training (up to the features themselves).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Callable, Mapping
 
 import torch
 import torch.nn.functional as F
@@ -120,7 +120,10 @@ def _health_stats(logits: torch.Tensor, targets: torch.Tensor, triplet: TripletR
 
 
 def compute_losses(
-    cfg: Config, outputs: Mapping[str, torch.Tensor], targets: torch.Tensor
+    cfg: Config,
+    outputs: Mapping[str, torch.Tensor],
+    targets: torch.Tensor,
+    whole_batch: Callable[[torch.Tensor, torch.Tensor], tuple[torch.Tensor, torch.Tensor]] | None = None,
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """The total loss, its weighted terms and health stats for one training batch.
 
@@ -131,6 +134,8 @@ def compute_losses(
     so reading them is the caller's choice of when to sync. `cls_accuracy` is the batch top-1;
     the triplet stats (`triplet_active_fraction`: anchors with a non-zero hinge, `dist_ap`,
     `dist_an`: mean mined distances) follow MODEL.LOSSES.TRI even when TripletLoss is not used.
+    whole_batch (features, targets) -> the same for the whole batch, when this process holds only
+    a share of it (DDP): the triplet then mines over all of it, as fast-reid does.
     """
     lcfg = cfg.MODEL.LOSSES
     targets = targets.long()
@@ -142,8 +147,9 @@ def compute_losses(
             terms["loss_ce"] = cross_entropy_loss(logits, targets, lcfg.CE.EPSILON) * lcfg.CE.SCALE
         use_triplet = "TripletLoss" in lcfg.NAME
         with torch.set_grad_enabled(use_triplet and torch.is_grad_enabled()):
+            triplet_features, triplet_targets = whole_batch(features, targets) if whole_batch else (features, targets)
             triplet = triplet_loss_terms(
-                features, targets, lcfg.TRI.MARGIN, lcfg.TRI.HARD_MINING, lcfg.TRI.NORM_FEAT
+                triplet_features, triplet_targets, lcfg.TRI.MARGIN, lcfg.TRI.HARD_MINING, lcfg.TRI.NORM_FEAT
             )
         if use_triplet:
             terms["loss_triplet"] = triplet.loss * lcfg.TRI.SCALE

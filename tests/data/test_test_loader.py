@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from reidlab.data import TestBatch, build_test_data, read_dataset
@@ -43,3 +44,23 @@ def test_summary(synthetic_root, make_config):
     assert summary["query"]["ids"] == 8
     assert summary["gallery"]["ids"] == 9  # 8 test identities + distractors (pid 0)
     assert "evaluation data: Market1501" in test.summary_table()
+
+
+@pytest.mark.parametrize("cache", ["on", "off"])
+@pytest.mark.parametrize("world_size", [2, 3])
+def test_rank_shares_concatenate_to_the_whole_loader_in_order(synthetic_root, make_config, cache, world_size):
+    """DDP evaluation: rank r embeds shard(r); rank 0 concatenates in rank order and must get loader order back."""
+    (test,) = build_test_data(make_config(synthetic_root, **{"DATALOADER.CACHE_IMAGES": cache}))
+    shares = [list(test.loader.shard(rank, world_size)) for rank in range(world_size)]
+    assert all(shares), "every rank gets at least one batch"
+    indices = torch.cat([b.indices for share in shares for b in share])
+    assert indices.tolist() == list(range(len(test.pids)))
+    whole = torch.cat([b.images for b in collect(test)])
+    assert torch.equal(torch.cat([b.images for share in shares for b in share]), whole)
+
+
+def test_more_processes_than_test_images_is_a_clear_error():
+    from reidlab.data.loaders import rank_rows
+
+    with pytest.raises(ValueError, match="3 evaluation images cannot be shared by 4 processes"):
+        rank_rows(3, 0, 4)
