@@ -43,7 +43,7 @@ def make_trainer(data_root: Path, variant: str, out: Path) -> Trainer:
         model = model.to(memory_format=torch.channels_last)
     trainer = Trainer(cfg, RunDirectory(out), model, train_data, build_test_data(cfg), torch.device("cpu"))
     if "compile" in variant.split("+"):
-        trainer.model = torch.compile(model)
+        trainer.train_model = torch.compile(model)  # the module the training step calls
     return trainer
 
 
