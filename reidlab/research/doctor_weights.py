@@ -15,11 +15,10 @@ from reidlab.config import Config
 from reidlab.engine.trainer import Trainer
 from reidlab.research.doctor_overfit import UNCHANGED_RATIO, OverfitTrace
 from reidlab.research.doctor_report import CheckResult, Status
+from reidlab.research.update_causes import ALL_FROZEN, AMP_SKIPS, CONTIGUOUS_PARAMS_EXAMPLE, OPTIMIZER_TENSORS, ZERO_LR
 
 NAME, TITLE = "weights_change", "weights change"
 PARTS = ("backbone", "head")
-
-_FROZEN_FIX = "leave requires_grad True on the model's parameters (reidlab trains every layer; MODEL.FREEZE_LAYERS is not supported)"
 
 
 def check_weights_change(cfg: Config, trainer: Trainer, trace: OverfitTrace) -> CheckResult:
@@ -49,7 +48,7 @@ def check_weights_without_optimizer(model: nn.Module, error: str) -> CheckResult
     numbers = {"parameters": total, "trainable_parameters": trainable}
     if trainable == 0:
         cause = "every layer is frozen (requires_grad False on all parameters), so the optimiser has nothing to update"
-        return CheckResult(NAME, TITLE, Status.FAIL, f"0 of {total / 1e6:.2f} M parameters are trainable", numbers, cause=cause, fix=_FROZEN_FIX)
+        return CheckResult(NAME, TITLE, Status.FAIL, f"0 of {total / 1e6:.2f} M parameters are trainable", numbers, cause=cause, fix=ALL_FROZEN.fix)
     return CheckResult(NAME, TITLE, Status.FAIL, "the optimiser could not be built", numbers, cause=error, fix="see the error")
 
 
@@ -72,18 +71,18 @@ def _diagnose(cfg: Config, part: str, facts: dict, trace: OverfitTrace) -> tuple
     """The most likely reason one part did not move, most specific first."""
     solver = cfg.SOLVER
     if facts["trainable_tensors"] == 0:
-        return f"every {part} layer is frozen (requires_grad False)", _FROZEN_FIX
+        return f"every {part} layer is frozen (requires_grad False)", ALL_FROZEN.fix
     if facts["optimizer_tensors"] < facts["trainable_tensors"]:
         return (
             f"the optimiser holds only {facts['optimizer_tensors']} of the {facts['trainable_tensors']} trainable {part} tensors: it was built over other "
-            "tensors (e.g. fast-reid 1.4's flattened ContiguousParams buffer, whose gradient torch 2's zero_grad(set_to_none=True) discards)",
-            "build the optimiser over model.parameters() themselves",
+            f"tensors (e.g. {CONTIGUOUS_PARAMS_EXAMPLE})",
+            OPTIMIZER_TENSORS.fix,
         )
     if facts["lr"] == 0:
         factor = f" x HEADS_LR_FACTOR {solver.HEADS_LR_FACTOR:g}" if part == "head" else ""
-        return f"the {part}'s learning rate is 0 (SOLVER.BASE_LR {solver.BASE_LR:g}{factor})", "set SOLVER.BASE_LR (and the LR factors) above 0; bag of tricks uses 0.00035 with Adam"
+        return f"the {part}'s learning rate is 0 (SOLVER.BASE_LR {solver.BASE_LR:g}{factor})", ZERO_LR.fix
     if trace.grad_norms and not any(math.isfinite(g) for g in trace.grad_norms):
-        return "the AMP grad scaler skipped every step: every gradient was inf/NaN", "try SOLVER.AMP.ENABLED False; lower SOLVER.BASE_LR; check the input images"
+        return "the AMP grad scaler skipped every step: every gradient was inf/NaN", AMP_SKIPS.fix
     if trace.grad_norms and max(trace.grad_norms) == 0:
         return f"no gradient reached the {part}: the loss is detached from it", "check that the loss is computed from the model's outputs"
     return (
