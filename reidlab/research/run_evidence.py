@@ -2,13 +2,12 @@
 
 Read through compare's readers (`runs.read_run` for the summary, the reidlab and fast-reid
 history readers for the records), so a run folder means the same thing to both tools. fast-reid
-logs iterations, not epochs: its lines are averaged into epochs with the iterations per epoch
-that `fastreid_runs` infers from the evaluation schedule.
+logs iterations, not epochs: `fastreid_evidence` keeps its iteration curve and averages it into
+epochs; its log.txt adds the library versions and the training set's size.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -17,13 +16,11 @@ from typing import Any
 from reidlab.config import Config
 from reidlab.engine.run_dir import BEST_MODEL_FILE, BEST_PER_QUERY_FILE, CONFIG_FILE, MODEL_INFO_FILE
 
-from .fastreid_runs import FASTREID_METRICS_FILE, _evaluation, _iterations_per_epoch, _metric_prefix, _read_metric_lines
+from .fastreid_evidence import read_fastreid_evidence
+from .fastreid_log import FASTREID_LOG_FILE
 from .reidlab_runs import _read_history
-from .run_summary import SOURCE_FASTREID, BestResult, RunSummary, finite_float, flatten_config, read_json, read_yaml_mapping, whole_number
+from .run_summary import SOURCE_FASTREID, BestResult, RunSummary, flatten_config, read_json, read_yaml_mapping, whole_number
 from .runs import is_run_folder, read_run
-
-# fast-reid's per-iteration names -> the names of our training_history.json.
-_FASTREID_SCALARS = {"total_loss": "loss", "loss_cls": "loss_ce", "loss_triplet": "loss_triplet", "cls_accuracy": "cls_accuracy"}
 
 
 class RunReadError(ValueError):
@@ -42,6 +39,9 @@ class RunEvidence:
     num_classes: int | None = None  # training identities
     num_train_images: int | None = None
     problems: list[str] = field(default_factory=list)
+    iterations: list[dict] = field(default_factory=list)  # per-iteration records (fast-reid's metrics.json), our key names
+    versions: dict[str, str] = field(default_factory=dict)  # library versions the run reports ("torch", "fastreid", ...)
+    amp_mode: str | None = None  # model_info.json's "amp": how SOLVER.AMP.ENABLED ran (e.g. "float16 autocast with GradScaler")
 
     @property
     def source(self) -> str:
@@ -74,6 +74,21 @@ class RunEvidence:
     def last_values(self, key: str, count: int) -> list[float]:
         return self.values(key)[-count:]
 
+    def curve(self, key: str) -> list[tuple[int, float]]:
+        """(iteration, value) of one training quantity: the per-iteration curve where the run logged one, else per epoch."""
+        if any(key in r for r in self.iterations):
+            return [(r["iteration"], r[key]) for r in self.iterations if r.get(key) is not None]
+        ipe = self.iters_per_epoch or 1
+        return [(whole_number(r.get("iterations")) or r["epoch"] * ipe, r[key]) for r in self.history if r.get(key) is not None]
+
+    def recent_values(self, key: str, epochs: int) -> list[float]:
+        """The last `epochs` epoch values; without epoch records, the iteration curve's last quarter."""
+        values = self.last_values(key, epochs)
+        if values or self.history:
+            return values
+        points = [value for _, value in self.curve(key)]
+        return points[-max(1, len(points) // 4):]
+
     @property
     def epochs_run(self) -> int:
         return max((r["epoch"] for r in self.history), default=0)
@@ -92,6 +107,8 @@ class RunEvidence:
 
     @property
     def iterations_run(self) -> int | None:
+        if self.iterations:
+            return self.iterations[-1]["iteration"] + 1
         counted = [whole_number(r.get("iterations")) for r in self.history]
         counted = [c for c in counted if c is not None]
         if counted:
@@ -116,8 +133,8 @@ def read_run_evidence(path: str | Path) -> RunEvidence:
         evidence = _fastreid_evidence(folder, summary)
     else:
         evidence = _reidlab_evidence(folder, summary)
-    if not evidence.history and evidence.stop_reason is None:
-        detail = "; ".join(summary.problems) or "no epoch has finished yet"
+    if not evidence.history and not evidence.iterations and evidence.stop_reason is None:
+        detail = "; ".join(evidence.problems) or "no epoch has finished yet"
         raise RunReadError(f"{folder}: nothing to diagnose: no epoch record and no stop record ({detail})")
     return evidence
 
@@ -138,6 +155,8 @@ def _reidlab_evidence(folder: Path, summary: RunSummary) -> RunEvidence:
         num_classes=whole_number(info.get("num_classes")),
         num_train_images=whole_number(info.get("num_train_images")),
         problems=_reading_problems(summary) + ([problem] if problem else []),
+        versions={k: str(v) for k, v in info.get("versions", {}).items()} if isinstance(info.get("versions"), dict) else {},
+        amp_mode=info.get("amp") if isinstance(info.get("amp"), str) else None,
     )
     if evidence.num_classes is None:
         evidence.num_classes = _configured_classes(evidence.settings)
@@ -148,22 +167,22 @@ def _fastreid_evidence(folder: Path, summary: RunSummary) -> RunEvidence:
     config_file = folder / CONFIG_FILE
     raw, problem = read_yaml_mapping(config_file)
     settings = _settings(raw, summary.hyperparameters)
-    scratch = RunSummary(path=folder, label=summary.label)
-    lines = _read_metric_lines(folder / FASTREID_METRICS_FILE, scratch)
-    tests = settings.get("DATASETS.TESTS")
-    prefix = _metric_prefix(lines, [str(t) for t in tests] if isinstance(tests, (list, tuple)) else [])
-    evaluations = [_evaluation(line, prefix) for line in lines if finite_float(line.get(prefix + "mAP")) is not None]
-    flat = flatten_config(raw)
-    ipe = _iterations_per_epoch(evaluations, flat)
-    history = _fastreid_epochs(lines, evaluations, ipe) if ipe else []
+    found = read_fastreid_evidence(folder, flatten_config(raw), summary.label)
+    if found.log.non_finite_iteration is not None and summary.stop_reason is None:
+        summary.stop_reason = "diverged"
+        summary.stop_message = f"{FASTREID_LOG_FILE}: {found.log.non_finite_line}"
+    own = [p for p in _reading_problems(summary) if not p.startswith("epochs unknown")]
     return RunEvidence(
         path=folder,
         summary=summary,
-        history=history,
+        history=found.history,
         settings=settings,
         config_file=config_file if config_file.is_file() else None,
-        num_classes=_configured_classes(settings),
-        problems=_reading_problems(summary) + ([problem] if problem else []) + ([] if ipe else ["epochs unknown, so no per-epoch history"]),
+        num_classes=found.num_classes,
+        num_train_images=found.log.train_images,
+        problems=own + ([problem] if problem else []) + found.problems,
+        iterations=found.iterations,
+        versions=dict(found.log.versions),
     )
 
 
@@ -172,45 +191,12 @@ def _reading_problems(summary: RunSummary) -> list[str]:
     return [p for p in summary.problems if "per-query" not in p and BEST_PER_QUERY_FILE not in p and BEST_MODEL_FILE not in p]
 
 
-def _fastreid_epochs(lines: list[dict], evaluations: list[dict], ipe: float) -> list[dict]:
-    """Per-iteration lines averaged into epoch records; evaluations attached to their epoch."""
-    sums: dict[int, dict[str, list[float]]] = {}
-    for line in lines:
-        iteration = whole_number(line.get("iteration"))
-        if iteration is None:
-            continue
-        epoch = max(1, math.ceil((iteration + 1) / ipe - 1e-9))
-        bucket = sums.setdefault(epoch, {})
-        for theirs, ours in _FASTREID_SCALARS.items():
-            value = finite_float(line.get(theirs))
-            if theirs in line:
-                bucket.setdefault(ours, []).append(value if value is not None else math.nan)
-        lr = finite_float(line.get("lr"))
-        if lr is not None:
-            bucket["lr"] = [lr]
-    history = []
-    for epoch in sorted(sums):
-        record: dict[str, Any] = {"epoch": epoch, "iterations": round(epoch * ipe)}
-        for name, values in sums[epoch].items():
-            mean = sum(values) / len(values) if values else math.nan
-            record[name] = mean if math.isfinite(mean) else None
-        history.append(record)
-    by_epoch = {r["epoch"]: r for r in history}
-    for evaluation in evaluations:
-        if evaluation["iteration"] is None:
-            continue
-        epoch = max(1, round((evaluation["iteration"] + 1) / ipe))
-        record = by_epoch.setdefault(epoch, {"epoch": epoch})
-        record.update({k: v for k, v in evaluation.items() if k != "iteration"})
-    return sorted(by_epoch.values(), key=lambda r: r["epoch"])
-
-
 def _settings(raw: dict, hyperparameters: dict) -> dict[str, Any]:
     """The run's dotted keys over reidlab's defaults (a fast-reid config may lack ours)."""
     settings = dict(_default_settings())
     settings.update({k: v for k, v in hyperparameters.items() if v is not None})
     settings.update(flatten_config(raw))
-    for key in ("SOLVER.STEPS", "MODEL.LOSSES.NAME", "DATASETS.TESTS", "DATASETS.NAMES"):
+    for key in ("SOLVER.STEPS", "MODEL.LOSSES.NAME", "DATASETS.TESTS", "DATASETS.NAMES", "MODEL.FREEZE_LAYERS"):
         settings[key] = _as_list(settings.get(key))
     return settings
 
