@@ -1,6 +1,7 @@
-"""Detectors that read the training-health signals (update ratios, gradient norms) when the run recorded them.
+"""Detectors of silent failures that look normal in the loss log: weights that never change, a frozen backbone.
 
-These catch silent failures that look normal in the loss log: weights that never change, a frozen backbone.
+They read the training-health signals (update ratios, gradient norms) where the run recorded them,
+and a fast-reid run's flat iteration curve where it did not.
 """
 
 from __future__ import annotations
@@ -11,70 +12,98 @@ from .batch_rules import reference_lr
 from .findings import Finding, Severity
 from .remedies import Remedy, round_lr
 from .run_evidence import RunEvidence
+from .update_attribution import Attribution, Verdict, attribute
+from .update_causes import FASTREID_ZERO_GRAD, ZERO_LR, known_causes_text
+from .weights_standstill import NOT_MOVING, Standstill, flat_curve_standstill, measured_standstill
 
 RECENT_EPOCHS = 3
-NOT_MOVING = 1e-8  # update ratio per epoch below this: the weights did not change
-UNCHANGED = 0.999  # fraction of parameter values exactly unchanged over an epoch
 MOVING = 1e-6  # a group above this is being trained
 
 
 def weights_not_updating(run: RunEvidence) -> Finding | None:
-    """update_ratio ~ 0 (or every value unchanged) while the loss is not 0: no training happens at all."""
-    recent = [r for r in run.history[-RECENT_EPOCHS:] if r.get("update_ratio_head") is not None]
-    losses = [r.get("loss") for r in recent if r.get("loss") is not None]
-    if not recent or not losses or max(losses) <= 1e-6:
+    """No training happens at all: measured (update ratios ~ 0) or, on fast-reid's curve, CE flat at chance.
+
+    The finding names the known causes and, where the run's files allow, which one applies and why.
+    """
+    standstill = measured_standstill(run) or flat_curve_standstill(run)
+    if standstill is None:
         return None
-    ratios = [max(r.get("update_ratio_backbone") or 0.0, r["update_ratio_head"]) for r in recent]
-    unchanged = [r.get("unchanged_fraction") for r in recent if r.get("unchanged_fraction") is not None]
-    frozen = max(ratios) < NOT_MOVING or (unchanged and min(unchanged) >= UNCHANGED)
-    if not frozen:
-        return None
-    grad = [r.get("grad_norm") for r in recent if r.get("grad_norm") is not None]
-    lrs = [r.get("lr") for r in recent if r.get("lr") is not None]
-    evidence = {
-        "max_update_ratio_last_epochs": float(f"{max(ratios):.3g}"),
-        "epochs_checked": len(recent),
-        "mean_loss": float(f"{mean(losses):.5g}"),
-    }
-    if unchanged:
-        evidence["min_unchanged_fraction"] = round(min(unchanged), 4)
-    if grad:
-        evidence["mean_grad_norm"] = float(f"{mean(grad):.4g}")
+    attribution = attribute(run)
+    primary = attribution.primary
+    evidence = dict(standstill.evidence)
+    grads = [r["grad_norm"] for r in run.history[-RECENT_EPOCHS:] if r.get("grad_norm") is not None]
+    if grads:
+        evidence["mean_grad_norm"] = float(f"{mean(grads):.4g}")
+    lrs = run.last_values("lr", RECENT_EPOCHS)
     if lrs:
         evidence["lr"] = max(lrs)
-    cause, remedies = _why_not_updating(run, grad, lrs)
+    evidence["cause"] = primary.cause.code if primary else "unknown"
+    if primary:
+        evidence.update(primary.evidence)
     return Finding(
         "weights_not_updating",
         Severity.CRITICAL,
-        "The weights are not updating: the loss is not 0 but no parameter changes",
+        _title(standstill, primary),
         evidence,
-        cause=cause,
-        fix="Make one optimiser step change the weights before anything else: LR above 0, gradients reaching the parameters, "
-        "optimizer.zero_grad() before backward() (not between backward() and step()), and a GradScaler that is not skipping every step. "
-        "`reidlab doctor` checks this in seconds.",
-        remedies=remedies,
+        cause=_cause_text(attribution),
+        fix=_fix_text(primary),
+        remedies=[_lr_remedy(run)] if primary and primary.cause is ZERO_LR and float(run.setting("SOLVER.BASE_LR") or 0) == 0 else [],
     )
 
 
-def _why_not_updating(run: RunEvidence, grad: list[float], lrs: list[float]) -> tuple[str, list[Remedy]]:
-    if lrs and max(lrs) == 0.0:
-        lr = float(run.setting("SOLVER.BASE_LR"))
-        optimizer, batch = str(run.setting("SOLVER.OPT")), int(run.setting("SOLVER.IMS_PER_BATCH"))
-        reference = round_lr(reference_lr(optimizer, batch))
-        remedy = Remedy(
-            "fix_learning_rate",
-            {"SOLVER.BASE_LR": reference},
-            tests=f"Does the run learn with a working learning rate? BASE_LR {reference:g} ({optimizer}, batch {batch}).",
-            why=f"The learning rate was 0 (BASE_LR {lr:g}), so no step changed the weights.",
-            origin="weights_not_updating",
-        )
-        return "The learning rate is 0, so every optimiser step is empty.", [remedy]
-    if grad and max(grad) == 0.0:
-        return "No gradient reaches the weights (grad_norm 0): every parameter is frozen or the loss is detached from the model.", []
+def _title(standstill: Standstill, primary: Verdict | None) -> str:
+    if standstill.kind == "measured":
+        return "The weights are not updating: the loss is not 0 but no parameter changes"
+    numbers = standstill.evidence
+    if numbers["training_ids"] == "unknown":
+        curve = f"loss_cls stays flat ({numbers['ce_first_logged']:.3f} -> {numbers['ce_last_logged']:.3f}) with a batch accuracy of about 0"
+    else:
+        curve = f"loss_cls stays at chance ({numbers['ce_last_logged']:.3f}; ln({numbers['training_ids']}) = {numbers['chance_ce_ln_ids']:.3f})"
+    if primary and primary.cause is FASTREID_ZERO_GRAD:
+        versions = f"fastreid {primary.evidence['fastreid_version']} on PyTorch {primary.evidence['torch_version']}"
+        return f"fast-reid's zero_grad bug: the optimiser never steps ({versions}); {curve}"
+    return f"The weights appear not to update: {curve} over iterations {numbers['iterations_logged']}"
+
+
+def _cause_text(attribution: Attribution) -> str:
+    parts = []
+    if attribution.primary:
+        first = attribution.primary
+        parts.append(f"{_sentence(first.cause.what)}. Here: {first.reason}.")
+        parts += [f"Also: {v.cause.what}. Here: {v.reason}." for v in attribution.applies[1:]]
+    else:
+        parts.append("The run's files do not show which known cause applies. Still possible: " + "; ".join(attribution.unknown) + ".")
+    if attribution.ruled_out:
+        parts.append("Ruled out: " + "; ".join(attribution.ruled_out) + ".")
+    parts.append(known_causes_text())
+    return " ".join(parts)
+
+
+def _fix_text(primary: Verdict | None) -> str:
+    doctor = "`reidlab doctor` checks in seconds that one optimiser step changes the weights."
+    if primary is not None:
+        return f"{_sentence(primary.cause.fix)}. {doctor}"
     return (
-        "Gradients exist (grad_norm above 0) but the optimiser step does not apply them: zero_grad() between backward() and step() "
-        "(the fast-reid + torch 2 bug), a GradScaler skipping every step on inf gradients, or parameters missing from the optimiser.",
-        [],
+        "Make one optimiser step change the weights before anything else: LR above 0, gradients reaching the parameters, "
+        "optimizer.zero_grad() before backward() (not between backward() and step()), and a GradScaler that is not skipping every step. " + doctor
+    )
+
+
+def _sentence(text: str) -> str:
+    """Capitalised for the start of a sentence, except names that are lower case (fast-reid)."""
+    return text if text.startswith("fast-reid") else text[0].upper() + text[1:]
+
+
+def _lr_remedy(run: RunEvidence) -> Remedy:
+    lr = float(run.setting("SOLVER.BASE_LR"))
+    optimizer, batch = str(run.setting("SOLVER.OPT")), int(run.setting("SOLVER.IMS_PER_BATCH"))
+    reference = round_lr(reference_lr(optimizer, batch))
+    return Remedy(
+        "fix_learning_rate",
+        {"SOLVER.BASE_LR": reference},
+        tests=f"Does the run learn with a working learning rate? BASE_LR {reference:g} ({optimizer}, batch {batch}).",
+        why=f"The learning rate was 0 (BASE_LR {lr:g}), so no step changed the weights.",
+        origin="weights_not_updating",
     )
 
 

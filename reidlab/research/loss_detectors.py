@@ -6,14 +6,13 @@ import math
 from statistics import mean
 
 from .batch_rules import reference_lr
+from .chance_level import is_chance_ce, is_learning_accuracy, smoothed_ce_floor
 from .findings import Finding, Severity
 from .remedies import Remedy, round_lr
 from .run_evidence import RunEvidence
+from .weights_standstill import flat_curve_standstill
 
 RECENT_EPOCHS = 3  # "the last epochs": the mean over this many
-CHANCE_BAND = 0.1  # CE within 10 % of the way from chance down to its floor counts as chance
-ABOVE_CHANCE = 1.25  # CE far above ln(C) is confident and wrong: divergence's case, not this one
-LEARNING_ACCURACY = 2.0  # batch accuracy above twice chance: the classifier is learning after all
 MARGIN_BAND = 0.15  # triplet loss within 15 % of the margin
 COLLAPSED_GAP = 0.25  # |d_an - d_ap| under a quarter of the margin: anchors cannot tell people apart
 SPIKE_FACTOR = 1.5  # an epoch's loss 1.5x both the previous epoch's and the lowest so far
@@ -24,27 +23,25 @@ FAR_ABOVE_REFERENCE = 3.0  # a lowered LR never stays above 3x the usual one for
 def ce_at_chance(run: RunEvidence) -> Finding | None:
     """CE (without its weight) still near ln(#ids): the classifier is learning nothing."""
     scale = float(run.setting("MODEL.LOSSES.CE.SCALE") or 0.0)
-    ce_values = run.last_values("loss_ce", RECENT_EPOCHS)
+    ce_values = run.recent_values("loss_ce", RECENT_EPOCHS)
     classes = run.num_classes
     if not ce_values or not classes or classes < 2 or scale <= 0:
         return None
     ce = mean(ce_values) / scale
     chance = math.log(classes)
     epsilon = float(run.setting("MODEL.LOSSES.CE.EPSILON") or 0.0)
-    floor = smoothed_ce_floor(classes, epsilon)
-    threshold = chance - CHANCE_BAND * (chance - floor)
-    if not threshold <= ce <= ABOVE_CHANCE * chance:
+    if not is_chance_ce(ce, classes, epsilon):
         return None
-    accuracy = run.last_values("cls_accuracy", RECENT_EPOCHS)
-    if accuracy and mean(accuracy) > LEARNING_ACCURACY / classes:
+    accuracy = run.recent_values("cls_accuracy", RECENT_EPOCHS)
+    if accuracy and is_learning_accuracy(mean(accuracy), classes):
         return None
     evidence = {
-        "mean_ce_last_epochs": round(ce, 4),
-        "epochs_averaged": len(ce_values),
+        "mean_ce_last_epochs" if run.history else "mean_ce_last_iterations": round(ce, 4),
+        "epochs_averaged" if run.history else "logged_iterations_averaged": len(ce_values),
         "chance_ce_ln_ids": round(chance, 4),
         "training_ids": classes,
-        "ce_floor_with_label_smoothing": round(floor, 4),
-        "first_epoch_ce": _round(run.values("loss_ce")[0] / scale),
+        "ce_floor_with_label_smoothing": round(smoothed_ce_floor(classes, epsilon), 4),
+        "first_logged_ce": _round(run.curve("loss_ce")[0][1] / scale),
     }
     if accuracy:
         evidence.update(mean_batch_accuracy=round(mean(accuracy), 4), chance_accuracy=round(1 / classes, 4))
@@ -60,13 +57,6 @@ def ce_at_chance(run: RunEvidence) -> Finding | None:
         "Label smoothing does not explain it: with smoothing, chance is still ln(#ids).",
         remedies=remedies,
     )
-
-
-def smoothed_ce_floor(classes: int, epsilon: float) -> float:
-    """The lowest CE reachable with fast-reid's label smoothing: the entropy of the smoothed target."""
-    if epsilon <= 0:
-        return 0.0
-    return -(1 - epsilon) * math.log(1 - epsilon) - epsilon * math.log(epsilon / (classes - 1))
 
 
 def _chance_checks(run: RunEvidence, evidence: dict) -> tuple[list[str], list[Remedy]]:
@@ -110,6 +100,12 @@ def _chance_checks(run: RunEvidence, evidence: dict) -> tuple[list[str], list[Re
         evidence["max_update_ratio_last_epochs"] = float(f"{max(ratios):.3g}")
         if max(ratios) < 1e-4:
             checks.append(f"The weights barely move (largest update ratio per epoch {max(ratios):.2g}): LR too small or layers frozen.")
+    flat = None if ratios else flat_curve_standstill(run)
+    if flat is not None:
+        checks.append(
+            f"CE never fell from where it started ({flat.evidence['ce_first_logged']:g} -> {flat.evidence['ce_last_logged']:g} over iterations "
+            f"{flat.evidence['iterations_logged']}): the weights appear not to move at all (see the weights finding)."
+        )
     configured = int(run.setting("MODEL.HEADS.NUM_CLASSES") or 0)
     if configured and run.num_classes and configured != run.num_classes:
         checks.append(f"MODEL.HEADS.NUM_CLASSES is {configured} but the data set has {run.num_classes} identities.")
@@ -125,7 +121,7 @@ def triplet_at_margin(run: RunEvidence) -> Finding | None:
         return None
     scale = float(run.setting("MODEL.LOSSES.TRI.SCALE") or 0.0)
     margin = float(run.setting("MODEL.LOSSES.TRI.MARGIN") or 0.0)
-    values = run.last_values("loss_triplet", RECENT_EPOCHS)
+    values = run.recent_values("loss_triplet", RECENT_EPOCHS)
     if not values or scale <= 0 or margin <= 0:
         return None
     triplet = mean(values) / scale

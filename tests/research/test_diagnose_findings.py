@@ -13,6 +13,7 @@ from reidlab.engine.model_info import hyperparameters
 from reidlab.research.detectors import find_findings
 from reidlab.research.findings import Severity
 from reidlab.research.run_evidence import read_run_evidence
+from reidlab.research.update_causes import KNOWN_CAUSES
 
 # Bag of tricks as the seed's user ran it: CE (label smoothing 0.1) + batch-hard triplet, P x K batches of 16.
 BAG_OF_TRICKS = {
@@ -31,7 +32,7 @@ BAG_OF_TRICKS = {
 
 
 def write_run(parent: Path, history: list[dict], *, settings: dict | None = None, stop: str = "patience_exhausted",
-              message: str = "", num_classes: int = 751, num_images: int = 12936, name: str = "run") -> Path:
+              message: str = "", num_classes: int = 751, num_images: int = 12936, name: str = "run", info: dict | None = None) -> Path:
     """A finished reidlab run folder holding `history`, the resolved config and model_info.json."""
     run = parent / name
     run.mkdir(parents=True)
@@ -48,6 +49,7 @@ def write_run(parent: Path, history: list[dict], *, settings: dict | None = None
         "epochs_run": len(history),
         "hyperparameters": hyperparameters(cfg),
         "test_sets": ["Market1501"],
+        **(info or {}),
     }
     (run / "config.yaml").write_text(config_to_yaml(cfg), encoding="utf-8")
     (run / "model_info.json").write_text(json.dumps(info), encoding="utf-8")
@@ -252,12 +254,53 @@ def test_lr_not_scaled_with_the_batch(tmp_path):
 
 
 # ---------------------------------------------------------------- training health, order, fast-reid
+def standstill(**series) -> list[dict]:
+    """Ten epochs at chance with weights that never move; `series` adds or replaces per-epoch values."""
+    flat = {"loss_ce": lambda e: 6.62, "loss_triplet": lambda e: 1.2, "mAP": lambda e: 0.02, "update_ratio_backbone": lambda e: 0.0,
+            "update_ratio_head": lambda e: 0.0, "unchanged_fraction": lambda e: 1.0, "grad_norm": lambda e: 3.0}
+    return epochs(10, **{**flat, **series})
+
+
 def test_weights_not_updating_is_the_top_finding(tmp_path):
-    history = epochs(10, loss_ce=lambda e: 6.62, loss_triplet=lambda e: 1.2, mAP=lambda e: 0.02,
-                     update_ratio_backbone=lambda e: 0.0, update_ratio_head=lambda e: 0.0, unchanged_fraction=lambda e: 1.0, grad_norm=lambda e: 3.0)
-    findings = find_findings(read_run_evidence(write_run(tmp_path, history)))
+    findings = find_findings(read_run_evidence(write_run(tmp_path, standstill())))
     assert findings[0].code == "weights_not_updating" and "ce_at_chance" in [f.code for f in findings]
-    assert "optimiser step does not apply them" in findings[0].cause
+    assert findings[0].evidence["cause"] == "optimizer_tensors"
+    assert "optimiser step does not apply them" in findings[0].cause and "grad_norm 3" in findings[0].cause
+
+
+def test_the_weights_finding_names_all_four_known_causes(tmp_path):
+    cause = finding(write_run(tmp_path, standstill()), "weights_not_updating").cause
+    assert all(known.what in cause for known in KNOWN_CAUSES)
+    assert "Ruled out:" in cause and "SOLVER.AMP.ENABLED is False" in cause and "gradients reach the weights" in cause
+
+
+def test_an_lr_of_zero_is_named_with_its_remedy(tmp_path):
+    run = write_run(tmp_path, standstill(lr=lambda e: 0.0), settings={"SOLVER.BASE_LR": "0"})
+    found = finding(run, "weights_not_updating")
+    assert found.evidence["cause"] == "zero_lr" and "SOLVER.BASE_LR is 0" in found.cause
+    assert "SOLVER.BASE_LR" in found.fix and [r.name for r in found.remedies] == ["fix_learning_rate"]
+
+
+def test_no_gradient_at_all_means_every_layer_frozen(tmp_path):
+    found = finding(write_run(tmp_path, standstill(grad_norm=lambda e: 0.0)), "weights_not_updating")
+    assert found.evidence["cause"] == "all_frozen" and "no gradient reaches any weight" in found.cause
+    assert "requires_grad True" in found.fix
+
+
+def test_an_amp_scaler_skipping_every_step_is_named(tmp_path):
+    history = standstill(grad_norm=lambda e: float("inf"))  # train writes a non-finite grad_norm as null
+    (tmp_path / "h.json").write_text(json.dumps(history).replace("Infinity", "null"), encoding="utf-8")
+    history = json.loads((tmp_path / "h.json").read_text(encoding="utf-8"))
+    run = write_run(tmp_path, history, settings={"SOLVER.AMP.ENABLED": "True"}, info={"amp": "float16 autocast with GradScaler"})
+    found = finding(run, "weights_not_updating")
+    assert found.evidence["cause"] == "amp_skips" and "grad_norm was not finite in each of the last 3 epochs" in found.cause
+    assert "SOLVER.AMP.ENABLED False" in found.fix
+
+
+def test_amp_without_a_grad_scaler_cannot_skip_steps(tmp_path):
+    run = write_run(tmp_path, standstill(), settings={"SOLVER.AMP.ENABLED": "True"}, info={"amp": "bfloat16 autocast"})
+    found = finding(run, "weights_not_updating")
+    assert found.evidence["cause"] == "optimizer_tensors" and "AMP ran as bfloat16 autocast, without a scaler" in found.cause
 
 
 def test_a_frozen_backbone_is_a_warning(tmp_path):
@@ -289,4 +332,6 @@ def test_a_fastreid_run_with_the_seeds_plateau(tmp_path):
     evidence = read_run_evidence(run)
     assert evidence.source == "fast-reid" and [r["epoch"] for r in evidence.history] == list(range(1, 11))
     assert evidence.history[4]["mAP"] == pytest.approx(0.03)
-    assert find_findings(evidence)[0].code == "ce_at_chance"
+    found = find_findings(evidence)  # no log.txt: the versions, so which cause, are unknown
+    assert found[0].code == "weights_not_updating" and found[0].evidence["cause"] == "unknown"
+    assert "ce_at_chance" in [f.code for f in found]
