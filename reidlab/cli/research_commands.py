@@ -10,9 +10,9 @@ def add_research_commands(subparsers: argparse._SubParsersAction) -> None:
     diagnose = subparsers.add_parser(
         "diagnose",
         help="say why a run plateaued, with evidence, and write remedy configs and launchers",
-        description="Read a run's history, config and data-set size; write analysis.txt/.json (findings with evidence, "
-        "cause and fix, most severe first), the remedy configs (the seed's five plus targeted ones) and "
-        "run_plateau_solutions.sh/.bat.",
+        description="Read a run's history, config and data-set size (a reidlab run folder, or a fast-reid output folder: "
+        "metrics.json, config.yaml and log.txt); write analysis.txt/.json (findings with evidence, cause and fix, most severe "
+        "first), the remedy configs (the seed's five plus targeted ones, loadable by reidlab) and run_plateau_solutions.sh/.bat.",
     )
     diagnose.add_argument("run_dir", metavar="RUN_DIR", help="a reidlab run folder (or a fast-reid output folder)")
     diagnose.add_argument("--out", metavar="DIR", help="where to write analysis.txt/.json (default: the run folder)")

@@ -7,11 +7,14 @@ import textwrap
 from typing import Any
 
 from .findings import Finding, Severity
+from .remedy_base import RemedyBase
 from .remedy_files import SkippedRemedy, WrittenRemedy
 from .run_evidence import RunEvidence
+from .run_summary import SOURCE_FASTREID
 
 WIDTH = 100
 NEXT_LABELS = {
+    "same_config_in_reidlab": "The same config trained by reidlab (its optimiser holds the model's own parameters)",
     "halving_sweep": "Cheapest, successive halving over the remedies",
     "sequential_launchers": "Every remedy to its own early stop (the seed's way)",
 }
@@ -25,12 +28,14 @@ def analysis_facts(
     launchers: dict[str, str],
     next_commands: dict[str, str],
     generated: str,
+    base: RemedyBase | None = None,
 ) -> dict[str, Any]:
     """Everything in analysis.txt, as JSON."""
     best = run.best
     return {
         "run_dir": run.path.as_posix(),
         "source": run.source,
+        "versions": dict(run.versions),
         "generated": generated,
         "verdict": verdict(findings),
         "data": {"training_ids": run.num_classes, "train_images": run.num_train_images, "iters_per_epoch": run.iters_per_epoch, "ims_per_batch": run.setting("SOLVER.IMS_PER_BATCH")},
@@ -44,6 +49,7 @@ def analysis_facts(
         "findings": [finding.to_dict() for finding in findings],
         "remedies": [{**w.remedy.to_dict(), "file": w.path.as_posix(), "run_dir": w.run_dir.as_posix()} for w in written],
         "skipped_remedies": [{"name": s.remedy.name, "origin": s.remedy.origin, "reason": s.reason} for s in skipped],
+        "base_config": _base_facts(base),
         "launchers": launchers,
         "next": next_commands,
         "problems": list(run.problems),
@@ -60,6 +66,7 @@ def analysis_text(facts: dict[str, Any], findings: list[Finding]) -> str:
     data, run = facts["data"], facts["run"]
     lines = [f"DIAGNOSIS OF {facts['run_dir']}", f"Generated {facts['generated']}", "", f"VERDICT: {facts['verdict']}", ""]
     lines.append("THE RUN")
+    lines += _wrapped(_source_line(facts), "  ", "    ")
     lines.append(f"  Epochs run: {run['epochs_run']}; stopped: {run['stop_reason'] or 'unknown'}" + (f" ({run['stop_message']})" if run["stop_message"] else ""))
     best = run["best"]
     lines.append(f"  Best mAP {best['mAP']:.4f} at epoch {best['epoch']}" if best else "  No evaluated epoch.")
@@ -75,6 +82,10 @@ def analysis_text(facts: dict[str, Any], findings: list[Finding]) -> str:
     for index, finding in enumerate(findings, 1):
         lines += _finding_lines(index, finding)
     lines += ["", f"REMEDY CONFIGS ({len(facts['remedies'])} written)"]
+    base = facts["base_config"]
+    if base and base["file"]:
+        dropped = "; ".join(base["dropped"]) or "nothing"
+        lines += _wrapped(f"Built on {base['file']}, a reidlab copy of the fast-reid config.yaml ({base['stripped']} keys at fast-reid's defaults stripped; dropped: {dropped})", "  ", "      ")
     for remedy in facts["remedies"]:
         changes = ", ".join(f"{k} {_number(v)}" for k, v in remedy["changes"].items())
         lines += _wrapped(f"{remedy['name']} [{remedy['origin']}]: {changes}", "  ", "      ")
@@ -91,8 +102,22 @@ def analysis_text(facts: dict[str, Any], findings: list[Finding]) -> str:
         lines += ["", "NEXT"]
         lines += [line for key, command in facts["next"].items() for line in _wrapped(f"{NEXT_LABELS.get(key, key)}: {command}", "  ", "      ")]
     if facts["problems"]:
-        lines += ["", "READING PROBLEMS"] + [f"  - {p}" for p in facts["problems"]]
+        lines += ["", "COULD NOT BE READ"] + [line for p in facts["problems"] for line in _wrapped(f"- {p}", "  ", "    ")]
     return "\n".join(lines) + "\n"
+
+
+def _source_line(facts: dict[str, Any]) -> str:
+    if facts["source"] != SOURCE_FASTREID:
+        return "Source: a reidlab run folder"
+    versions = facts["versions"]
+    shown = ", ".join(f"{label} {versions[name]}" for name, label in (("fastreid", "fastreid"), ("torch", "PyTorch")) if name in versions) or "versions not in log.txt"
+    return f"Source: a fast-reid output folder (metrics.json, config.yaml, log.txt): {shown}; epochs are inferred from iterations"
+
+
+def _base_facts(base: RemedyBase | None) -> dict[str, Any] | None:
+    if base is None or not base.from_fastreid:
+        return None
+    return {"file": base.path.as_posix() if base.path else None, "stripped": base.stripped, "dropped": list(base.dropped), "reason": base.reason}
 
 
 def _finding_lines(index: int, finding: Finding) -> list[str]:

@@ -3,7 +3,8 @@
 Reads the run's history, config and data-set size (reidlab or fast-reid run folders); runs the
 detectors (`reidlab.research.detectors`); writes analysis.txt / analysis.json into the run folder
 (or `out`), the remedy configs (the seed's five plus targeted ones) into `out_configs`, and
-run_plateau_solutions.sh / .bat beside them.
+run_plateau_solutions.sh / .bat beside them. A fast-reid run's remedies build on a reidlab copy of
+its config (`remedy_base`), so `reidlab train` can run every one of them.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
-from reidlab.config import ConfigError, load_config
 from reidlab.engine.atomic import write_json_atomic, write_text_atomic
 
 from .analysis_report import analysis_facts, analysis_text
@@ -20,6 +20,7 @@ from .detectors import find_findings
 from .findings import Finding
 from .launchers import LaunchEntry, write_launchers
 from .remedies import seed_remedies
+from .remedy_base import RemedyBase, remedy_base
 from .remedy_files import REMEDY_SUFFIX, SkippedRemedy, WrittenRemedy, collect_remedies, write_remedies
 from .run_evidence import RunEvidence, RunReadError, read_run_evidence
 
@@ -65,13 +66,15 @@ def diagnose(
     configs_dir = Path(out_configs) if out_configs is not None else DEFAULT_REMEDY_DIR
     workdir = Path(workdir) if workdir is not None else Path.cwd()
     try:
-        written, skipped = _write_remedies(run, findings, configs_dir)
+        base = remedy_base(run, configs_dir)
+        written, skipped = _write_remedies(run, findings, configs_dir, base)
         launchers = _write_launchers(run, written, configs_dir, workdir)
         facts = analysis_facts(
             run, findings, written, skipped,
             {kind: path.as_posix() for kind, path in launchers.items()},
-            _next_commands(configs_dir, launchers, written),
+            _next_commands(run, configs_dir, launchers, written, base),
             datetime.now().astimezone().isoformat(timespec="seconds"),
+            base,
         )
         text = analysis_text(facts, findings)
         out_dir = Path(out) if out is not None else run.path
@@ -91,16 +94,14 @@ def diagnose_main(run_dir: str | Path, out: str | Path | None = None, out_config
     return 0
 
 
-def _write_remedies(run: RunEvidence, findings: list[Finding], configs_dir: Path) -> tuple[list[WrittenRemedy], list[SkippedRemedy]]:
+def _write_remedies(run: RunEvidence, findings: list[Finding], configs_dir: Path, base: RemedyBase) -> tuple[list[WrittenRemedy], list[SkippedRemedy]]:
     remedies = collect_remedies(seed_remedies(run), findings, run.settings)
-    if run.config_file is None:
-        return [], [SkippedRemedy(r, f"the run folder has no config.yaml to build on ({run.path})") for r in remedies]
-    try:
-        load_config(run.config_file)
-    except ConfigError as exc:
-        reason = f"the run's config.yaml does not load in reidlab, so no remedy built on it can be validated ({exc})"
-        return [], [SkippedRemedy(r, reason) for r in remedies]
-    return write_remedies(remedies, run.config_file, configs_dir, run.path, run.settings, run.num_classes, run.num_train_images)
+    if base.path is None:
+        return [], [SkippedRemedy(r, base.reason or "no base config") for r in remedies]
+    if base.note():
+        for remedy in remedies:
+            remedy.notes.append(base.note())
+    return write_remedies(remedies, base.path, configs_dir, run.path, run.settings, run.num_classes, run.num_train_images)
 
 
 def _write_launchers(run: RunEvidence, written: list[WrittenRemedy], configs_dir: Path, workdir: Path) -> dict[str, Path]:
@@ -110,15 +111,16 @@ def _write_launchers(run: RunEvidence, written: list[WrittenRemedy], configs_dir
     return write_launchers(entries, run.path, configs_dir, workdir, run.path)
 
 
-def _next_commands(configs_dir: Path, launchers: dict[str, Path], written: list[WrittenRemedy]) -> dict[str, str]:
+def _next_commands(run: RunEvidence, configs_dir: Path, launchers: dict[str, Path], written: list[WrittenRemedy], base: RemedyBase) -> dict[str, str]:
+    commands = {}
+    if base.from_fastreid and base.path is not None:
+        commands["same_config_in_reidlab"] = f"reidlab train --config-file {base.path.as_posix()} --run-name {run.path.name}_reidlab"
     if not written:
-        return {}
+        return commands
     ours = {w.path.name for w in written}
     others = sorted(p.name for p in configs_dir.glob(f"*{REMEDY_SUFFIX}") if p.name not in ours)
-    commands = {
-        "halving_sweep": f"reidlab sweep {configs_dir.as_posix()} --strategy halving",
-        "sequential_launchers": f"{launchers['sh'].as_posix()}  (Windows: {launchers['bat'].as_posix()})",
-    }
+    commands["halving_sweep"] = f"reidlab sweep {configs_dir.as_posix()} --strategy halving"
+    commands["sequential_launchers"] = f"{launchers['sh'].as_posix()}  (Windows: {launchers['bat'].as_posix()})"
     if others:
         commands["note"] = f"{configs_dir.as_posix()} also holds configs this diagnosis did not write ({', '.join(others)}); a sweep of the folder runs them too."
     return commands

@@ -20,12 +20,13 @@ from reidlab.engine.atomic import write_text_atomic
 from reidlab.engine.run_dir import RunDirError, resolve_run_dir
 
 from .batch_rules import pk_layout, uses_identity_sampler
+from .config_values import nested, same_value
 from .findings import Finding
 from .remedies import Remedy
 
 REMEDY_SUFFIX = ".yml"
 HEADER_WIDTH = 100
-_NO_WRAP = 10**6  # PyYAML folds long scalars at 80 columns otherwise
+NO_WRAP = 10**6  # PyYAML folds long scalars at 80 columns otherwise
 
 
 @dataclass
@@ -75,16 +76,8 @@ def collect_remedies(seed: list[Remedy], findings: list[Finding], current: dict[
 
 
 def _only_changes(changes: dict[str, Any], current: dict[str, Any]) -> dict[str, Any]:
-    changed = {key: value for key, value in changes.items() if not _same(current.get(key), value)}
+    changed = {key: value for key, value in changes.items() if not same_value(current.get(key), value)}
     return changed or dict(changes)
-
-
-def _same(old: Any, new: Any) -> bool:
-    if isinstance(old, (int, float)) and isinstance(new, (int, float)) and not isinstance(old, bool) and not isinstance(new, bool):
-        return float(old) == float(new)
-    if isinstance(old, (list, tuple)) and isinstance(new, (list, tuple)):
-        return len(old) == len(new) and all(_same(a, b) for a, b in zip(old, new))
-    return old == new
 
 
 def write_remedies(
@@ -154,21 +147,15 @@ def remedy_yaml(remedy: Remedy, base: str, source_run: Path, current: dict[str, 
         "Everything else is inherited from the run's own config (_BASE_).",
         f"Run: reidlab train --config-file <this file> --run-name {remedy.name}",
     ]
-    comment = "\n".join("# " + line for entry in header for line in textwrap.wrap(entry, HEADER_WIDTH - 2, subsequent_indent="  "))
-    base_line = yaml.safe_dump({"_BASE_": base}, width=_NO_WRAP).strip()
-    body = yaml.safe_dump(_nested(remedy.changes), sort_keys=False, default_flow_style=None, width=_NO_WRAP)
+    comment = comment_block(header)
+    base_line = yaml.safe_dump({"_BASE_": base}, width=NO_WRAP).strip()
+    body = yaml.safe_dump(nested(remedy.changes), sort_keys=False, default_flow_style=None, width=NO_WRAP)
     return f"{comment}\n{base_line}\n\n{body}"
 
 
-def _nested(changes: dict[str, Any]) -> dict[str, Any]:
-    tree: dict[str, Any] = {}
-    for dotted, value in changes.items():
-        node = tree
-        *parents, leaf = dotted.split(".")
-        for part in parents:
-            node = node.setdefault(part, {})
-        node[leaf] = value
-    return tree
+def comment_block(entries: list[str]) -> str:
+    """YAML comment lines, each entry wrapped to HEADER_WIDTH with an indented continuation."""
+    return "\n".join("# " + line for entry in entries for line in textwrap.wrap(entry, HEADER_WIDTH - 2, subsequent_indent="  "))
 
 
 def _text(value: Any) -> str:
