@@ -135,13 +135,18 @@ class UnsupportedAugCfg(Section):
     PROB: float = unsupported(0.5, "Not supported yet.")
 
 
+class AutoAugCfg(Section):
+    ENABLED: bool = key(False, "torchvision's AutoAugment (ImageNet policy) in training.")
+    PROB: float = key(0.0, "Probability that an image gets AutoAugment (per image; fast-reid's RandomApply is per image too).", ge=0.0, le=1.0)
+
+
 class ColorJitterCfg(Section):
-    ENABLED: bool = unsupported(False, "Colour jitter.")
-    PROB: float = unsupported(0.5, "Colour jitter probability.")
-    BRIGHTNESS: float = unsupported(0.15, "Brightness jitter.")
-    CONTRAST: float = unsupported(0.15, "Contrast jitter.")
-    SATURATION: float = unsupported(0.1, "Saturation jitter.")
-    HUE: float = unsupported(0.1, "Hue jitter.")
+    ENABLED: bool = key(False, "Colour jitter (torchvision's ColorJitter) in training.")
+    PROB: float = key(0.5, "Probability that an image gets colour jitter.", ge=0.0, le=1.0)
+    BRIGHTNESS: float = key(0.15, "Brightness factor drawn from [1 - b, 1 + b].", ge=0.0)
+    CONTRAST: float = key(0.15, "Contrast factor drawn from [1 - c, 1 + c].", ge=0.0)
+    SATURATION: float = key(0.1, "Saturation factor drawn from [1 - s, 1 + s].", ge=0.0)
+    HUE: float = key(0.1, "Hue shift drawn from [-h, h].", ge=0.0, le=0.5)
 
 
 class AffineCfg(Section):
@@ -156,7 +161,7 @@ class InputCfg(Section):
     REA: REACfg = Field(default_factory=REACfg)
     CROP: CropCfg = Field(default_factory=CropCfg)
     AUGMIX: UnsupportedAugCfg = Field(default_factory=UnsupportedAugCfg)
-    AUTOAUG: UnsupportedAugCfg = Field(default_factory=lambda: UnsupportedAugCfg(PROB=0.0))
+    AUTOAUG: AutoAugCfg = Field(default_factory=AutoAugCfg)
     RPT: UnsupportedAugCfg = Field(default_factory=UnsupportedAugCfg)
     CJ: ColorJitterCfg = Field(default_factory=ColorJitterCfg)
     AFFINE: AffineCfg = Field(default_factory=AffineCfg)

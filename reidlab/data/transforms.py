@@ -1,11 +1,12 @@
 """Image transforms on uint8 tensors, in fast-reid's order.
 
-Train: resize to INPUT.SIZE_TRAIN -> horizontal flip (INPUT.FLIP) -> pad + random crop back to
-size (INPUT.PADDING) -> random erasing with INPUT.REA.VALUE (INPUT.REA). Test: resize to
-INPUT.SIZE_TEST. Resizing happens once per image when it is decoded (decoding.load_image);
-the random part runs on a whole batch (B, 3, H, W) at once, with all randomness drawn from the
-torch.Generator it is given. Pixels stay uint8 RGB 0-255: the model normalises with
-MODEL.PIXEL_MEAN / PIXEL_STD, like fast-reid.
+Train: resize to INPUT.SIZE_TRAIN -> AutoAugment (INPUT.AUTOAUG) -> horizontal flip (INPUT.FLIP)
+-> pad + random crop back to size (INPUT.PADDING) -> colour jitter (INPUT.CJ) -> random erasing
+with INPUT.REA.VALUE (INPUT.REA). Test: resize to INPUT.SIZE_TEST. Resizing happens once per image
+when it is decoded (decoding.load_image), so AutoAugment sees the resized image (fast-reid's sees
+the original one, before its resize). The random part runs on a whole batch (B, 3, H, W) at
+once, with all randomness drawn from the torch.Generator it is given. Pixels stay uint8 RGB 0-255:
+the model normalises with MODEL.PIXEL_MEAN / PIXEL_STD, like fast-reid.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from typing import Any, Literal, Sequence
 
 import torch
 from torchvision.transforms import InterpolationMode
+from torchvision.transforms import v2
 from torchvision.transforms.v2 import functional as F
 
 PadMode = Literal["constant", "edge", "reflect", "symmetric"]
 ERASE_ATTEMPTS = 10  # as torchvision's RandomErasing
+SEED_LIMIT = 2**62  # per-image seeds for torch.manual_seed, drawn from the batch generator
 
 
 def resize_image(image: torch.Tensor, size: Sequence[int]) -> torch.Tensor:
@@ -36,8 +39,12 @@ class TrainAugmentation:
 
     A probability of 0 or a padding of 0 switches that step off. The same random numbers are
     drawn whatever is enabled, so switching one step off does not change the others.
+    AutoAugment and colour jitter are torchvision's, applied to each chosen image with the
+    global torch RNG seeded from the generator inside torch.random.fork_rng: the batch still
+    depends on the generator alone, and the global RNG is left as it was.
     """
 
+    autoaug_prob: float = 0.0
     flip_prob: float = 0.0
     padding: int = 0
     padding_mode: PadMode = "constant"
@@ -45,17 +52,23 @@ class TrainAugmentation:
     erase_value: tuple[int, int, int] = (124, 116, 104)
     erase_scale: tuple[float, float] = (0.02, 0.33)
     erase_ratio: tuple[float, float] = (0.3, 3.3)
+    jitter_prob: float = 0.0
+    jitter: tuple[float, float, float, float] = (0.15, 0.15, 0.1, 0.1)  # brightness, contrast, saturation, hue
 
     @classmethod
     def from_config(cls, cfg: Any) -> "TrainAugmentation":
-        """The augmentation the INPUT.FLIP / PADDING / REA keys describe."""
+        """The augmentation the INPUT.AUTOAUG / FLIP / PADDING / CJ / REA keys describe."""
         inp = cfg.INPUT
+        cj = inp.CJ
         return cls(
+            autoaug_prob=inp.AUTOAUG.PROB if inp.AUTOAUG.ENABLED else 0.0,
             flip_prob=inp.FLIP.PROB if inp.FLIP.ENABLED else 0.0,
             padding=inp.PADDING.SIZE if inp.PADDING.ENABLED else 0,
             padding_mode=inp.PADDING.MODE,
             erase_prob=inp.REA.PROB if inp.REA.ENABLED else 0.0,
             erase_value=tuple(min(255, max(0, int(round(v)))) for v in inp.REA.VALUE),  # type: ignore[arg-type]
+            jitter_prob=cj.PROB if cj.ENABLED else 0.0,
+            jitter=(cj.BRIGHTNESS, cj.CONTRAST, cj.SATURATION, cj.HUE),
         )
 
     def __call__(self, images: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
@@ -65,11 +78,19 @@ class TrainAugmentation:
         offsets = torch.randint(0, 2 * self.padding + 1, (batch, 2), generator=generator)
         erase_draw = torch.rand(batch, generator=generator)
         erase_params = torch.rand(batch, ERASE_ATTEMPTS, 4, generator=generator, dtype=torch.float64)
+        autoaug_draw, jitter_draw = torch.rand(batch, generator=generator), torch.rand(batch, generator=generator)
+        autoaug_seeds, jitter_seeds = torch.randint(0, SEED_LIMIT, (2, batch), generator=generator).tolist()
 
-        flip = flip_draw < self.flip_prob
         out = images
+        autoaug = (autoaug_draw < self.autoaug_prob).tolist()
+        if any(autoaug):
+            out = per_image(out, autoaug, autoaug_seeds, v2.AutoAugment())
+        flip = flip_draw < self.flip_prob
         if self.padding > 0 or bool(flip.any()):
-            out = flip_pad_crop(images, flip, offsets, self.padding, self.padding_mode)
+            out = flip_pad_crop(out, flip, offsets, self.padding, self.padding_mode)
+        jitter = (jitter_draw < self.jitter_prob).tolist()
+        if any(jitter):
+            out = per_image(out, jitter, jitter_seeds, v2.ColorJitter(*self.jitter))
         erase = (erase_draw < self.erase_prob).tolist()
         if any(erase):
             out = out.clone() if out is images else out
@@ -94,6 +115,20 @@ class TrainAugmentation:
                     left = int(u_left * (width - w + 1))
                     out[sample, :, top : top + h, left : left + w] = value
                     break
+
+
+def per_image(images: torch.Tensor, chosen: list[bool], seeds: list[int], transform: torch.nn.Module) -> torch.Tensor:
+    """A copy of the batch with `transform` applied to each chosen image, the global RNG seeded with its seed.
+
+    torchvision's random transforms draw from the global torch RNG; fork_rng restores it afterwards.
+    """
+    out = images.clone()
+    with torch.random.fork_rng(devices=[]):
+        for sample, (apply, seed) in enumerate(zip(chosen, seeds)):
+            if apply:
+                torch.manual_seed(seed)
+                out[sample] = transform(images[sample])
+    return out
 
 
 def flip_pad_crop(images: torch.Tensor, flip: torch.Tensor, offsets: torch.Tensor, padding: int, mode: PadMode) -> torch.Tensor:

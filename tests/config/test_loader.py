@@ -68,6 +68,7 @@ def test_override_config_copies():
         ("SOLVER:\n  BASE_LRR: 0.1\n", "unknown key SOLVER.BASE_LRR; did you mean SOLVER.BASE_LR?"),
         ("SOLVER:\n  BASE_LR: fast\n", "SOLVER.BASE_LR: Input should be a valid number"),
         ("MODEL:\n  BACKBONE:\n    WITH_NL: True\n", "not supported yet: MODEL.BACKBONE.WITH_NL"),
+        ("INPUT:\n  CROP:\n    ENABLED: True\n", "not supported yet: INPUT.CROP.ENABLED"),
         ("SOLVER: [1, 2\n", "malformed YAML at line"),
         ("- a\n- b\n", "a config must be a mapping"),
         ("MODEL:\n  LOSSES:\n    NAME: ('CrossEntropyLoss', 'CircleLoss')\n", "MODEL.LOSSES.NAME[1]: expected one of"),

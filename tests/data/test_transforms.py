@@ -102,3 +102,51 @@ def test_resize_image():
     image = batch(n=1, h=50, w=30)[0]
     assert resize_image(image, (64, 32)).shape == (3, 64, 32)
     assert resize_image(image, (50, 30)) is image
+
+
+def test_from_config_reads_autoaug_and_colour_jitter_keys(make_config, tmp_path):
+    cfg = make_config(
+        tmp_path,
+        **{"INPUT.AUTOAUG.ENABLED": True, "INPUT.AUTOAUG.PROB": 0.1, "INPUT.CJ.ENABLED": True, "INPUT.CJ.PROB": 0.7,
+           "INPUT.CJ.BRIGHTNESS": 0.2, "INPUT.CJ.CONTRAST": 0.3, "INPUT.CJ.SATURATION": 0.4, "INPUT.CJ.HUE": 0.05},
+    )
+    aug = TrainAugmentation.from_config(cfg)
+    assert (aug.autoaug_prob, aug.jitter_prob, aug.jitter) == (0.1, 0.7, (0.2, 0.3, 0.4, 0.05))
+    assert TrainAugmentation.from_config(make_config(tmp_path, **{"INPUT.AUTOAUG.PROB": 1.0})).autoaug_prob == 0.0  # not ENABLED
+
+
+@pytest.mark.parametrize("kind", ["autoaug_prob", "jitter_prob"])
+def test_autoaug_and_jitter_are_deterministic_given_the_generator(kind):
+    images = batch(n=12, h=64, w=32)
+    before = images.clone()
+    aug = TrainAugmentation(**{kind: 1.0}, flip_prob=0.5, erase_prob=0.5)
+    global_state = torch.random.get_rng_state()
+    first = aug(images, gen(5))
+    assert torch.equal(torch.random.get_rng_state(), global_state)  # the global RNG is left as it was
+    torch.manual_seed(12345)  # ... and does not decide anything
+    assert torch.equal(aug(images, gen(5)), first)
+    assert not torch.equal(aug(images, gen(6)), first)
+    assert torch.equal(images, before)
+    assert first.shape == images.shape and first.dtype == torch.uint8
+
+
+def test_jitter_changes_only_the_chosen_images():
+    images = batch(n=32, h=32, w=16)
+    out = TrainAugmentation(jitter_prob=0.5, jitter=(0.5, 0.5, 0.5, 0.2))(images, gen(1))
+    changed = [not torch.equal(out[b], images[b]) for b in range(32)]
+    assert 5 < sum(changed) < 27
+
+
+def test_autoaug_changes_images_with_prob_one_and_none_with_prob_zero():
+    images = batch(n=16, h=64, w=32)
+    changed = TrainAugmentation(autoaug_prob=1.0)(images, gen(2)).ne(images).flatten(1).any(1)
+    assert changed.sum() >= 8  # some policies (e.g. equalize at low probability) may leave an image as it was
+    assert torch.equal(TrainAugmentation(autoaug_prob=0.0)(images, gen(2)), images)
+
+
+def test_new_steps_leave_the_other_steps_draws_unchanged():
+    images = torch.full((16, 3, 32, 16), 100, dtype=torch.uint8)
+    images[:, :, :, :8] = 10  # left half dark: flips and shifts are visible, jitter keeps the two halves apart
+    base = TrainAugmentation(flip_prob=0.5, padding=4)(images, gen(7))
+    jittered = TrainAugmentation(flip_prob=0.5, padding=4, jitter_prob=1.0, jitter=(0.1, 0.0, 0.0, 0.0))(images, gen(7))
+    assert torch.equal(jittered < 55, base < 55)  # same flips and crops, only the brightness differs
