@@ -14,7 +14,7 @@ from typing import Any, Iterable, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from reidlab.config.schema import Config
+from reidlab.config.schema import Config, backbone_problem
 
 PACKAGED_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 OVERRIDE_SOURCE = "command line"
@@ -59,6 +59,10 @@ def build_config(raw: dict[str, Any], source: str = "config", sources: dict[str,
     except ValidationError as exc:
         raise ConfigError(_describe_validation_error(exc, source, sources)) from None
     _check_unsupported(cfg, Config(), prefix="", source=source, sources=sources)
+    problem = backbone_problem(cfg.MODEL.BACKBONE)
+    if problem:
+        dotted, message = problem
+        raise ConfigError(f"{sources.get(dotted, source)}: {dotted} {message}")
     return cfg
 
 

@@ -40,16 +40,43 @@ class Section(BaseModel):
 
 # ---------------------------------------------------------------- MODEL
 class BackboneCfg(Section):
-    NAME: Literal["build_resnet_backbone"] = key("build_resnet_backbone", "Backbone builder (torchvision ResNet).")
-    DEPTH: Literal["18x", "34x", "50x", "101x"] = key("50x", "ResNet depth.")
-    LAST_STRIDE: Literal[1, 2] = key(1, "Stride of the last stage; 1 doubles the final feature map (the ReID default).")
+    NAME: Literal["build_resnet_backbone", "build_resnest_backbone", "build_timm_backbone"] = key(
+        "build_resnet_backbone",
+        "Backbone builder: torchvision ResNet, ResNeSt (needs timm) or any timm CNN named by TIMM_MODEL (needs timm).",
+    )
+    DEPTH: Literal["18x", "34x", "50x", "101x", "200x", "269x"] = key(
+        "50x", "Depth: 18x/34x/50x/101x for ResNet, 50x/101x/200x/269x for ResNeSt; unused by build_timm_backbone."
+    )
+    LAST_STRIDE: Literal[1, 2] = key(1, "Stride of the last stage; 1 doubles the final feature map (the ReID default; timm backbones dilate instead).")
     NORM: Literal["BN"] = unsupported("BN", "Backbone normalisation layer.")
-    FEAT_DIM: int = key(2048, "Backbone output width; derived from DEPTH (512 for 18x/34x, 2048 otherwise), a differing value is a warning.", gt=0)
-    WITH_IBN: bool = unsupported(False, "IBN-a blocks.")
+    FEAT_DIM: int = key(2048, "Backbone output width; derived from the backbone (512 for ResNet 18x/34x, 2048 for the others), a differing value is a warning.", gt=0)
+    WITH_IBN: bool = key(False, "IBN-a ResNet: InstanceNorm on half the channels of each block's bn1 in stages 1-3 (IBN-Net); PRETRAIN then loads IBN-Net's release weights.")
     WITH_SE: bool = unsupported(False, "Squeeze-and-excitation blocks.")
-    WITH_NL: bool = unsupported(False, "Non-local blocks.")
-    PRETRAIN: bool = key(True, "Start from ImageNet weights (torchvision's, downloaded once, or PRETRAIN_PATH).")
-    PRETRAIN_PATH: str = key("", "Local file with ImageNet weights for the backbone (a torchvision state dict).")
+    WITH_NL: bool = key(False, "Non-local blocks after the last blocks of stages 2 and 3 (fast-reid's layout: 2+3 for 50x, 2+9 for 101x; reidlab adds 2+3 for 34x and 1+1 for 18x, where fast-reid adds none).")
+    PRETRAIN: bool = key(True, "Start from ImageNet weights (torchvision's, IBN-Net's with WITH_IBN, timm's for timm backbones; downloaded once), or PRETRAIN_PATH.")
+    PRETRAIN_PATH: str = key("", "Local file with ImageNet weights for the backbone (a state dict with the keys of the downloaded file).")
+    TIMM_MODEL: str = ours("", "The timm model for NAME build_timm_backbone, e.g. resnest50d or convnext_tiny (a CNN: its features must be a 2-D map).")
+
+
+# The depths each ResNet-family builder has (build_timm_backbone takes TIMM_MODEL instead).
+BACKBONE_DEPTHS: dict[str, tuple[str, ...]] = {
+    "build_resnet_backbone": ("18x", "34x", "50x", "101x"),
+    "build_resnest_backbone": ("50x", "101x", "200x", "269x"),
+}
+
+
+def backbone_problem(backbone: BackboneCfg) -> tuple[str, str] | None:
+    """(key, what is wrong with its value) when the MODEL.BACKBONE keys do not fit together, else None."""
+    depths = BACKBONE_DEPTHS.get(backbone.NAME)
+    if depths and backbone.DEPTH not in depths:
+        return "MODEL.BACKBONE.DEPTH", f"{backbone.DEPTH} is not a depth of {backbone.NAME}; choose one of {', '.join(depths)}"
+    if backbone.NAME != "build_resnet_backbone":
+        for flag in ("WITH_IBN", "WITH_NL"):
+            if getattr(backbone, flag):
+                return f"MODEL.BACKBONE.{flag}", f"True needs NAME build_resnet_backbone; {backbone.NAME} has no such blocks"
+    if backbone.NAME == "build_timm_backbone" and not backbone.TIMM_MODEL:
+        return "MODEL.BACKBONE.TIMM_MODEL", "is empty; NAME build_timm_backbone needs a timm model name, e.g. resnest50d"
+    return None
 
 
 class HeadsCfg(Section):

@@ -1,8 +1,10 @@
-"""reidlab.modeling: torchvision ResNet backbones, pooling, the BNNeck head, the Baseline model and the losses."""
+"""reidlab.modeling: backbones (torchvision ResNet with IBN-a / non-local blocks, timm), pooling,
+the BNNeck head, the Baseline model and the losses."""
 
-from reidlab.modeling.backbone import RESNET_WIDTHS, ResNetBackbone, build_backbone
+from reidlab.modeling.backbone import NL_LAYERS, RESNET_WIDTHS, ResNetBackbone, build_backbone
 from reidlab.modeling.baseline import Baseline, build_model, resolve_num_classes
 from reidlab.modeling.head import EmbeddingHead, build_head
+from reidlab.modeling.ibn import IBN
 from reidlab.modeling.losses import (
     STAT_NAMES,
     TripletResult,
@@ -12,6 +14,7 @@ from reidlab.modeling.losses import (
     triplet_loss,
     triplet_loss_terms,
 )
+from reidlab.modeling.non_local import NonLocalBlock
 from reidlab.modeling.param_groups import ParamSpec, is_norm_layer, param_groups_spec
 from reidlab.modeling.pooling import GeneralizedMeanPooling, GeneralizedMeanPoolingP, GlobalAvgPool, build_pooling
 from reidlab.modeling.pretrained import (
@@ -20,6 +23,7 @@ from reidlab.modeling.pretrained import (
     imagenet_weights_url,
     load_pretrained_backbone,
 )
+from reidlab.modeling.timm_backbone import RESNEST_MODELS, TimmBackbone
 
 __all__ = [
     "Baseline",
@@ -27,12 +31,17 @@ __all__ = [
     "GeneralizedMeanPooling",
     "GeneralizedMeanPoolingP",
     "GlobalAvgPool",
+    "IBN",
     "LoadReport",
+    "NL_LAYERS",
+    "NonLocalBlock",
     "ParamSpec",
     "PretrainedWeightsError",
+    "RESNEST_MODELS",
     "RESNET_WIDTHS",
     "ResNetBackbone",
     "STAT_NAMES",
+    "TimmBackbone",
     "TripletResult",
     "build_backbone",
     "build_head",

@@ -1,4 +1,4 @@
-"""The ReID model: pixel normalisation + ResNet backbone + BNNeck head, built from a config."""
+"""The ReID model: pixel normalisation + backbone + BNNeck head, built from a config."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from reidlab.config import Config
-from reidlab.modeling.backbone import ResNetBackbone, build_backbone
+from reidlab.modeling.backbone import build_backbone
 from reidlab.modeling.head import EmbeddingHead, build_head
 
 
@@ -18,11 +18,12 @@ class Baseline(nn.Module):
     The normalisation lives inside the model (PIXEL_MEAN / PIXEL_STD buffers), so an
     exported or deployed model carries its own preprocessing.
     Training: the head's dict (`logits`, `features`, `pooled`); eval: the (B, D) embedding.
+    The backbone is any module with `out_channels` that returns a (B, out_channels, h, w) map.
     """
 
     def __init__(
         self,
-        backbone: ResNetBackbone,
+        backbone: nn.Module,
         head: EmbeddingHead,
         pixel_mean: Sequence[float],
         pixel_std: Sequence[float],

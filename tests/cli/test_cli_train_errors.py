@@ -50,7 +50,7 @@ def test_wrong_type(capsys):
         ({"exp.yml": "_BASE_: missing.yml\n"}, "_BASE_ file not found"),
         ({"exp.yml": "_BASE_: other.yml\n", "other.yml": "_BASE_: exp.yml\n"}, "_BASE_ cycle"),
         ({"exp.yml": "SOLVER:\n  BASE_LR: [0.1\n"}, "malformed YAML"),
-        ({"exp.yml": "MODEL:\n  BACKBONE:\n    WITH_IBN: True\n"}, "not supported yet: MODEL.BACKBONE.WITH_IBN"),
+        ({"exp.yml": "MODEL:\n  BACKBONE:\n    WITH_SE: True\n"}, "not supported yet: MODEL.BACKBONE.WITH_SE"),
     ],
 )
 def test_bad_config_files(capsys, tmp_path, files, expected):

@@ -67,7 +67,10 @@ def test_override_config_copies():
     [
         ("SOLVER:\n  BASE_LRR: 0.1\n", "unknown key SOLVER.BASE_LRR; did you mean SOLVER.BASE_LR?"),
         ("SOLVER:\n  BASE_LR: fast\n", "SOLVER.BASE_LR: Input should be a valid number"),
-        ("MODEL:\n  BACKBONE:\n    WITH_NL: True\n", "not supported yet: MODEL.BACKBONE.WITH_NL"),
+        ("MODEL:\n  BACKBONE:\n    WITH_SE: True\n", "not supported yet: MODEL.BACKBONE.WITH_SE"),
+        ("MODEL:\n  BACKBONE:\n    DEPTH: 200x\n", "MODEL.BACKBONE.DEPTH 200x is not a depth of build_resnet_backbone"),
+        ("MODEL:\n  BACKBONE:\n    NAME: build_resnest_backbone\n    WITH_NL: True\n", "MODEL.BACKBONE.WITH_NL True needs NAME build_resnet_backbone"),
+        ("MODEL:\n  BACKBONE:\n    NAME: build_timm_backbone\n", "MODEL.BACKBONE.TIMM_MODEL is empty"),
         ("INPUT:\n  CROP:\n    ENABLED: True\n", "not supported yet: INPUT.CROP.ENABLED"),
         ("SOLVER: [1, 2\n", "malformed YAML at line"),
         ("- a\n- b\n", "a config must be a mapping"),

@@ -17,4 +17,4 @@ def test_reference_lists_every_key_with_its_default():
     text = reference_markdown()
     assert "| `SOLVER.BASE_LR` | `0.0003` |" in text
     assert "`SOLVER.EARLY_STOP.PATIENCE` | `10` | *reidlab.*" in text
-    assert "`MODEL.BACKBONE.WITH_NL` | `False` | *not supported yet.*" in text
+    assert "`MODEL.BACKBONE.WITH_SE` | `False` | *not supported yet.*" in text

@@ -7,7 +7,7 @@ import warnings
 import pytest
 import torch
 
-from reidlab.config import build_config
+from reidlab.config import ConfigError, build_config
 from reidlab.modeling import RESNET_WIDTHS, ResNetBackbone, build_backbone
 
 
@@ -61,3 +61,16 @@ def test_channels_last_gives_the_same_feature_map() -> None:
 def test_unknown_depth_is_a_clear_error() -> None:
     with pytest.raises(ValueError, match="MODEL.BACKBONE.DEPTH"):
         ResNetBackbone("152x")
+
+
+def test_a_depth_the_builder_lacks_is_a_config_error_naming_the_key() -> None:
+    cfg = _cfg("18x")
+    cfg.MODEL.BACKBONE.DEPTH = "200x"  # a ResNeSt depth; the loader refuses it in a file, the builder in code
+    with pytest.raises(ConfigError, match="MODEL.BACKBONE.DEPTH 200x is not a depth of build_resnet_backbone"):
+        build_backbone(cfg)
+
+
+def test_resnet50_with_ibn_and_non_local_keeps_the_feature_map_shape() -> None:
+    cfg = build_config({"MODEL": {"BACKBONE": {"WITH_IBN": True, "WITH_NL": True, "PRETRAIN": False}}})
+    backbone = build_backbone(cfg).train()
+    assert backbone(torch.randn(2, 3, 64, 32)).shape == (2, 2048, 4, 2)
