@@ -89,9 +89,11 @@ class HeadsCfg(Section):
     POOL_LAYER: Literal["GlobalAvgPool", "GeneralizedMeanPooling", "GeneralizedMeanPoolingP"] = key(
         "GlobalAvgPool", "Pooling: global average or GeM (fixed p=3, or learnable with the P suffix)."
     )
-    CLS_LAYER: Literal["Linear"] = key("Linear", "Classifier layer.")
-    SCALE: float = unsupported(1.0, "Logit scale for margin classifiers.")
-    MARGIN: float = unsupported(0.0, "Margin for margin classifiers.")
+    CLS_LAYER: Literal["Linear", "ArcSoftmax", "CircleSoftmax", "CosSoftmax"] = key(
+        "Linear", "Classifier: Linear, or on cosine logits ArcSoftmax (ArcFace), CircleSoftmax (Circle loss) or CosSoftmax (CosFace)."
+    )
+    SCALE: float = key(1.0, "Logit scale s of the cosine classifiers (fast-reid's SBS uses 64); Linear ignores it.", gt=0.0)
+    MARGIN: float = key(0.0, "Margin m of the cosine classifiers (fast-reid's SBS uses 0.35 with CircleSoftmax); Linear ignores it.", ge=0.0)
 
 
 class CECfg(Section):
@@ -101,7 +103,7 @@ class CECfg(Section):
 
 
 class TriCfg(Section):
-    MARGIN: float = key(0.3, "Triplet margin; 0 means soft-margin (not supported yet).", gt=0.0)
+    MARGIN: float = key(0.3, "Triplet margin; 0 means soft margin, softplus(d_ap - d_an), as fast-reid.", ge=0.0)
     HARD_MINING: bool = key(False, "Batch-hard mining; otherwise softmax-weighted mining over all positives and negatives (fast-reid's weighted triplet).")
     NORM_FEAT: bool = key(False, "Cosine distance (1 - cos of L2-normalised features) instead of euclidean for the triplet.")
     SCALE: float = key(1.0, "Weight of the triplet term in the total loss.", ge=0.0)

@@ -1,8 +1,9 @@
 """reidlab.modeling: backbones (torchvision ResNet with IBN-a / non-local blocks, timm), pooling,
-the BNNeck head, the Baseline model and the losses."""
+the BNNeck head and its classifier layers, the Baseline model and the losses."""
 
 from reidlab.modeling.backbone import NL_LAYERS, RESNET_WIDTHS, ResNetBackbone, build_backbone
 from reidlab.modeling.baseline import Baseline, build_model, resolve_num_classes
+from reidlab.modeling.cls_layers import COSINE_LAYERS, margin_logits
 from reidlab.modeling.head import EmbeddingHead, build_head
 from reidlab.modeling.ibn import IBN
 from reidlab.modeling.losses import (
@@ -27,6 +28,7 @@ from reidlab.modeling.timm_backbone import RESNEST_MODELS, TimmBackbone
 
 __all__ = [
     "Baseline",
+    "COSINE_LAYERS",
     "EmbeddingHead",
     "GeneralizedMeanPooling",
     "GeneralizedMeanPoolingP",
@@ -52,6 +54,7 @@ __all__ = [
     "imagenet_weights_url",
     "is_norm_layer",
     "load_pretrained_backbone",
+    "margin_logits",
     "pairwise_euclidean_distance",
     "param_groups_spec",
     "resolve_num_classes",

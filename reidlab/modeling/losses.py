@@ -1,4 +1,5 @@
-"""ReID losses: label-smoothed cross-entropy and triplet (batch-hard or softmax-weighted), plus cheap health stats.
+"""ReID losses: label-smoothed cross-entropy (after the classifier layer's margin) and triplet
+(batch-hard or softmax-weighted, hard or soft margin), plus cheap health stats.
 
 Everything is computed in float32 with autocast switched off, so bf16/fp16 training
 gets the same loss values as float32 training (up to the features themselves).
@@ -13,6 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from reidlab.config import Config
+from reidlab.modeling.cls_layers import margin_logits
 
 STAT_NAMES = ("cls_accuracy", "triplet_active_fraction", "dist_ap", "dist_an")
 
@@ -47,6 +49,8 @@ class TripletResult:
     """The triplet loss and what went into it, per anchor (for health stats).
 
     `valid` marks anchors that have at least one negative in the batch; the others add nothing.
+    `active` marks anchors whose ranking is violated, d_ap - d_an + margin > 0 (with a soft
+    margin every anchor has a non-zero loss, so the hinge cannot tell).
     """
 
     loss: torch.Tensor
@@ -54,6 +58,7 @@ class TripletResult:
     dist_an: torch.Tensor
     hinge: torch.Tensor
     valid: torch.Tensor
+    active: torch.Tensor
 
 
 def _masked_softmax(scores: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -87,7 +92,11 @@ def mine_triplets(
 def triplet_loss_terms(
     features: torch.Tensor, targets: torch.Tensor, margin: float, hard_mining: bool = True, norm_feat: bool = False
 ) -> TripletResult:
-    """Margin-ranking triplet loss, mean over anchors of relu(d_ap - d_an + margin), with its per-anchor parts."""
+    """Triplet loss, mean over anchors of relu(d_ap - d_an + margin), with its per-anchor parts.
+
+    margin 0 is fast-reid's soft margin: softplus(d_ap - d_an) = log(1 + exp(d_ap - d_an)),
+    computed stably (fast-reid falls back to margin 0.3 when its form overflows; this one cannot).
+    """
     x = features.float()
     if norm_feat:  # fast-reid's NORM_FEAT: cosine distance 1 - cos, so MARGIN keeps its meaning across tools
         normed = F.normalize(x, dim=1)
@@ -95,9 +104,11 @@ def triplet_loss_terms(
     else:
         distance = pairwise_euclidean_distance(x)
     dist_ap, dist_an, valid = mine_triplets(distance, targets, hard_mining)
-    hinge = torch.where(valid, F.relu(dist_ap - dist_an + margin), torch.zeros_like(dist_ap))
+    gap = dist_ap - dist_an + margin
+    per_anchor = F.softplus(gap) if margin == 0 else F.relu(gap)
+    hinge = torch.where(valid, per_anchor, torch.zeros_like(dist_ap))
     loss = hinge.sum() / valid.sum().clamp(min=1)
-    return TripletResult(loss=loss, dist_ap=dist_ap, dist_an=dist_an, hinge=hinge, valid=valid)
+    return TripletResult(loss=loss, dist_ap=dist_ap, dist_an=dist_an, hinge=hinge, valid=valid, active=valid & (gap > 0))
 
 
 def triplet_loss(
@@ -113,7 +124,7 @@ def _health_stats(logits: torch.Tensor, targets: torch.Tensor, triplet: TripletR
     n_valid = valid.sum().clamp(min=1)
     return {
         "cls_accuracy": (logits.argmax(dim=1) == targets).float().mean(),
-        "triplet_active_fraction": ((triplet.hinge > 0).float() * valid).sum() / n_valid,
+        "triplet_active_fraction": triplet.active.float().sum() / n_valid,
         "dist_ap": (triplet.dist_ap * valid).sum() / n_valid,
         "dist_an": (triplet.dist_an * valid).sum() / n_valid,
     }
@@ -127,12 +138,14 @@ def compute_losses(
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """The total loss, its weighted terms and health stats for one training batch.
 
-    outputs: the model's training dict (needs `logits` and `features`).
+    outputs: the model's training dict (needs `logits` and `features`); cosine `logits` (a cosine
+    MODEL.HEADS.CLS_LAYER) get their margin and scale here, where the targets are known.
     terms: `loss_ce` and/or `loss_triplet` as MODEL.LOSSES.NAME asks, each already times its SCALE;
     total is their sum.
     stats (always all of STAT_NAMES): detached 0-dim float32 tensors on the batch's device,
-    so reading them is the caller's choice of when to sync. `cls_accuracy` is the batch top-1;
-    the triplet stats (`triplet_active_fraction`: anchors with a non-zero hinge, `dist_ap`,
+    so reading them is the caller's choice of when to sync. `cls_accuracy` is the batch top-1 of
+    the logits before any margin (fast-reid's pred_class_logits);
+    the triplet stats (`triplet_active_fraction`: anchors with d_ap - d_an + margin > 0, `dist_ap`,
     `dist_an`: mean mined distances) follow MODEL.LOSSES.TRI even when TripletLoss is not used.
     whole_batch (features, targets) -> the same for the whole batch, when this process holds only
     a share of it (DDP): the triplet then mines over all of it, as fast-reid does.
@@ -144,7 +157,9 @@ def compute_losses(
         features = outputs["features"].float()
         terms: dict[str, torch.Tensor] = {}
         if "CrossEntropyLoss" in lcfg.NAME:
-            terms["loss_ce"] = cross_entropy_loss(logits, targets, lcfg.CE.EPSILON) * lcfg.CE.SCALE
+            hcfg = cfg.MODEL.HEADS
+            class_logits = margin_logits(hcfg.CLS_LAYER, logits, targets, hcfg.SCALE, hcfg.MARGIN)
+            terms["loss_ce"] = cross_entropy_loss(class_logits, targets, lcfg.CE.EPSILON) * lcfg.CE.SCALE
         use_triplet = "TripletLoss" in lcfg.NAME
         with torch.set_grad_enabled(use_triplet and torch.is_grad_enabled()):
             triplet_features, triplet_targets = whole_batch(features, targets) if whole_batch else (features, targets)

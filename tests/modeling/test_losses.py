@@ -72,12 +72,13 @@ def _brute_force_triplet(features, targets, margin, hard_mining, distance=None) 
             w_n = [math.exp(-d[i][j]) for j in negatives]
             d_ap = sum(w * d[i][j] for w, j in zip(w_p, positives)) / sum(w_p)
             d_an = sum(w * d[i][j] for w, j in zip(w_n, negatives)) / sum(w_n)
-        losses.append(max(0.0, d_ap - d_an + margin))
+        gap = d_ap - d_an + margin
+        losses.append(math.log1p(math.exp(gap)) if margin == 0 else max(0.0, gap))  # margin 0: fast-reid's soft margin
     return sum(losses) / n
 
 
 @pytest.mark.parametrize("hard_mining", [True, False])
-@pytest.mark.parametrize("margin", [0.3, 5.0])
+@pytest.mark.parametrize("margin", [0.0, 0.3, 5.0])
 def test_triplet_matches_a_brute_force_loop(hard_mining: bool, margin: float) -> None:
     features, targets = _batch()
     got = triplet_loss(features, targets, margin, hard_mining=hard_mining)
@@ -104,6 +105,24 @@ def test_distance_is_exact_on_the_diagonal_and_gradients_stay_finite() -> None:
     loss.backward()
     assert loss.item() == pytest.approx(0.3, abs=1e-5)
     assert torch.isfinite(features.grad).all()
+
+
+def test_soft_margin_stays_finite_where_exp_overflows() -> None:
+    features = torch.tensor([[0.0], [500.0], [1.0], [501.0]], requires_grad=True)  # d_ap - d_an about 499
+    loss = triplet_loss(features, torch.tensor([0, 0, 1, 1]), 0.0)
+    loss.backward()
+    assert loss.item() == pytest.approx(499.0, rel=1e-3)
+    assert torch.isfinite(features.grad).all()
+
+
+def test_active_fraction_counts_violated_rankings_under_a_soft_margin() -> None:
+    features = torch.tensor([[0.0], [0.1], [5.0], [5.2], [0.2], [5.1]])
+    targets = torch.tensor([0, 0, 1, 1, 2, 2])  # id 2 sits next to ids 0 and 1: its anchors and theirs are violated
+    result = triplet_loss_terms(features, targets, 0.0)
+    assert (result.hinge > 0).all()  # softplus is never 0 ...
+    gap = result.dist_ap - result.dist_an
+    assert torch.equal(result.active, gap > 0)  # ... so "active" means d_ap > d_an
+    assert 0 < int(result.active.sum()) < 6
 
 
 @pytest.mark.parametrize("hard_mining", [True, False])
