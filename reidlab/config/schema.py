@@ -119,7 +119,9 @@ class LossesCfg(Section):
 
 class ModelCfg(Section):
     META_ARCHITECTURE: Literal["Baseline"] = key("Baseline", "Model type.")
-    FREEZE_LAYERS: list[str] = unsupported([], "Layers frozen for the first SOLVER.FREEZE_ITERS iterations.")
+    FREEZE_LAYERS: list[Literal["backbone", "heads", "head"]] = key(
+        [], "Parts frozen for the first SOLVER.FREEZE_ITERS iterations: backbone and/or heads (fast-reid's name; head also accepted)."
+    )
     BACKBONE: BackboneCfg = Field(default_factory=BackboneCfg)
     HEADS: HeadsCfg = Field(default_factory=HeadsCfg)
     LOSSES: LossesCfg = Field(default_factory=LossesCfg)
@@ -257,7 +259,7 @@ class SolverCfg(Section):
     WEIGHT_DECAY_BIAS: float = key(5e-4, "Weight decay of biases.", ge=0.0)
     BIAS_LR_FACTOR: float = key(1.0, "LR multiplier of biases.", ge=0.0)
     HEADS_LR_FACTOR: float = key(1.0, "LR multiplier of the head (BNNeck and classifier).", ge=0.0)
-    FREEZE_ITERS: int = unsupported(0, "Iterations with MODEL.FREEZE_LAYERS frozen.")
+    FREEZE_ITERS: int = key(0, "Iterations at the start with MODEL.FREEZE_LAYERS frozen: no update, BatchNorm statistics fixed.", ge=0)
     CHECKPOINT_PERIOD: int = key(20, "Epochs between numbered checkpoints (model_XXXX.pth); last_checkpoint.pth is written every epoch.", ge=1)
     AMP: AmpCfg = Field(default_factory=AmpCfg)
     EARLY_STOP: EarlyStopCfg = Field(default_factory=EarlyStopCfg)

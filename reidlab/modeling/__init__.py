@@ -1,9 +1,10 @@
 """reidlab.modeling: backbones (torchvision ResNet with IBN-a / non-local blocks, timm), pooling,
-the BNNeck head and its classifier layers, the Baseline model and the losses."""
+the BNNeck head and its classifier layers, the Baseline model, the losses and layer freezing."""
 
 from reidlab.modeling.backbone import NL_LAYERS, RESNET_WIDTHS, ResNetBackbone, build_backbone
 from reidlab.modeling.baseline import Baseline, build_model, resolve_num_classes
 from reidlab.modeling.cls_layers import COSINE_LAYERS, margin_logits
+from reidlab.modeling.freeze import FrozenLayers
 from reidlab.modeling.head import EmbeddingHead, build_head
 from reidlab.modeling.ibn import IBN
 from reidlab.modeling.losses import (
@@ -30,6 +31,7 @@ __all__ = [
     "Baseline",
     "COSINE_LAYERS",
     "EmbeddingHead",
+    "FrozenLayers",
     "GeneralizedMeanPooling",
     "GeneralizedMeanPoolingP",
     "GlobalAvgPool",

@@ -71,6 +71,7 @@ def test_override_config_copies():
         ("MODEL:\n  BACKBONE:\n    DEPTH: 200x\n", "MODEL.BACKBONE.DEPTH 200x is not a depth of build_resnet_backbone"),
         ("MODEL:\n  BACKBONE:\n    NAME: build_resnest_backbone\n    WITH_NL: True\n", "MODEL.BACKBONE.WITH_NL True needs NAME build_resnet_backbone"),
         ("MODEL:\n  BACKBONE:\n    NAME: build_timm_backbone\n", "MODEL.BACKBONE.TIMM_MODEL is empty"),
+        ("MODEL:\n  FREEZE_LAYERS: [ neck ]\n", "MODEL.FREEZE_LAYERS[0]: expected one of"),
         ("MODEL:\n  LOSSES:\n    TRI:\n      MARGIN: -0.1\n", "MODEL.LOSSES.TRI.MARGIN: Input should be greater than or equal to 0"),
         ("INPUT:\n  CROP:\n    ENABLED: True\n", "not supported yet: INPUT.CROP.ENABLED"),
         ("SOLVER: [1, 2\n", "malformed YAML at line"),
