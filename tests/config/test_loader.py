@@ -26,10 +26,26 @@ def test_shipped_bagtricks_has_fastreid_values():
     assert cfg.OUTPUT_DIR == "logs/market1501/bagtricks_R50"
 
 
+def test_shipped_agw_and_sbs_have_fastreid_values():
+    agw = load_config("configs/DukeMTMC/AGW_R50.yml")
+    assert agw.MODEL.BACKBONE.WITH_NL and agw.MODEL.HEADS.POOL_LAYER == "GeneralizedMeanPooling"
+    assert (agw.MODEL.LOSSES.TRI.MARGIN, agw.MODEL.LOSSES.TRI.HARD_MINING) == (0.0, False)
+    assert agw.DATASETS.NAMES == ["DukeMTMC"] and agw.OUTPUT_DIR == "logs/dukemtmc/agw_R50"
+    sbs = load_config("configs/MSMT17/sbs_R50.yml")
+    heads = sbs.MODEL.HEADS
+    assert (heads.CLS_LAYER, heads.SCALE, heads.MARGIN, heads.NECK_FEAT, heads.POOL_LAYER) == (
+        "CircleSoftmax", 64.0, 0.35, "after", "GeneralizedMeanPoolingP"
+    )
+    assert sbs.MODEL.FREEZE_LAYERS == ["backbone"] and sbs.SOLVER.FREEZE_ITERS == 1000
+    assert (sbs.INPUT.AUTOAUG.ENABLED, sbs.INPUT.AUTOAUG.PROB, sbs.INPUT.SIZE_TRAIN) == (True, 0.1, [384, 128])
+    assert (sbs.SOLVER.SCHED, sbs.SOLVER.MAX_EPOCH, sbs.SOLVER.DELAY_EPOCHS, sbs.SOLVER.ETA_MIN_LR) == ("CosineAnnealingLR", 60, 30, 7e-7)
+    assert sbs.DATALOADER.NUM_INSTANCE == 16 and sbs.TEST.EVAL_PERIOD == 10
+
+
 def test_every_shipped_config_loads():
     root = Path(__file__).resolve().parents[2] / "reidlab" / "configs"
     files = sorted(f for f in root.rglob("*.yml") if f.parent.name != "search")  # search/ holds search spaces
-    assert len(files) >= 4
+    assert len(files) >= 13
     for file in files:
         load_config(file)
 
