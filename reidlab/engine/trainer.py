@@ -280,7 +280,9 @@ class Trainer:
         self.scaler.update()
         self.scheduler.step()
         self.state.iteration += 1
-        return {"loss": loss_value, **terms, **stats, "grad_norm": grad_norm}
+        # Epoch means of these: grad_norm, and the fraction of steps with inf/NaN gradients (which an fp16 GradScaler skips).
+        nonfinite = (~torch.isfinite(grad_norm)).float()
+        return {"loss": loss_value, **terms, **stats, "grad_norm": grad_norm, "nonfinite_grad_fraction": nonfinite}
 
     def _progress_text(self, sums: dict, steps: int, images: int, start: float, epoch: int) -> str:
         seconds = max(time.monotonic() - start, 1e-9)

@@ -93,12 +93,23 @@ def _frozen(run: RunEvidence, result: Attribution) -> None:
         result.unknown.append(ALL_FROZEN.what)
 
 
+SKIPPED_EVERY_STEP = 0.99  # fraction of an epoch's steps with inf/NaN gradients that counts as "every step"
+
+
 def _amp_skips(run: RunEvidence, result: Attribution) -> None:
     if not run.setting("SOLVER.AMP.ENABLED"):
         result.ruled_out.append("an AMP grad scaler skipping steps: SOLVER.AMP.ENABLED is False")
         return
     if run.amp_mode is not None and "GradScaler" not in run.amp_mode:
         result.ruled_out.append(f"an AMP grad scaler skipping steps: AMP ran as {run.amp_mode}, without a scaler")
+        return
+    skipped = [r["nonfinite_grad_fraction"] for r in run.history[-RECENT_EPOCHS:] if r.get("nonfinite_grad_fraction") is not None]
+    if skipped:
+        if min(skipped) >= SKIPPED_EVERY_STEP:
+            result.applies.append(Verdict(AMP_SKIPS, f"AMP is on and {min(skipped):.0%} or more of the steps of each of the last {len(skipped)} epochs had inf/NaN gradients, which the scaler skips",
+                                          {"nonfinite_grad_fraction_recent": min(skipped)}))
+        else:
+            result.ruled_out.append(f"an AMP grad scaler skipping every step: at most {max(skipped):.0%} of the recent steps had inf/NaN gradients")
         return
     grads = _recent_grad_norms(run)
     if grads and all(g is None for g in grads):

@@ -41,8 +41,10 @@ def test_full_run_writes_the_whole_run_directory(tmp_path, tiny_overrides):
     assert [r["epoch"] for r in history] == [1, 2]
     for key in ("iterations", "lr", "loss", "loss_ce", "loss_triplet", "train_seconds", "images_per_second",
                 "mAP", "rank1", "rank5", "rank10", "mINP", "grad_norm", "update_ratio_backbone",
-                "update_ratio_head", "unchanged_fraction", "cls_accuracy", "triplet_active_fraction", "dist_ap", "dist_an"):
+                "update_ratio_head", "unchanged_fraction", "cls_accuracy", "triplet_active_fraction", "dist_ap", "dist_an",
+                "nonfinite_grad_fraction"):
         assert key in history[0], key
+    assert history[0]["nonfinite_grad_fraction"] == 0.0
     assert history[0]["loss"] == pytest.approx(history[0]["loss_ce"] + history[0]["loss_triplet"], rel=1e-5)
     assert history[0]["update_ratio_backbone"] > 0 and history[0]["unchanged_fraction"] < 0.5
 

@@ -297,6 +297,15 @@ def test_an_amp_scaler_skipping_every_step_is_named(tmp_path):
     assert "SOLVER.AMP.ENABLED False" in found.fix
 
 
+def test_the_recorded_fraction_of_inf_nan_gradient_steps_decides_the_amp_cause(tmp_path):
+    amp = {"settings": {"SOLVER.AMP.ENABLED": "True"}, "info": {"amp": "float16 autocast with GradScaler"}}
+    skipping = write_run(tmp_path / "skipping", standstill(nonfinite_grad_fraction=lambda e: 1.0), **amp)
+    found = finding(skipping, "weights_not_updating")
+    assert found.evidence["cause"] == "amp_skips" and "100% or more of the steps of each of the last 3 epochs" in found.cause
+    stepping = write_run(tmp_path / "stepping", standstill(nonfinite_grad_fraction=lambda e: 0.02), **amp)
+    assert "at most 2% of the recent steps had inf/NaN gradients" in finding(stepping, "weights_not_updating").cause
+
+
 def test_amp_without_a_grad_scaler_cannot_skip_steps(tmp_path):
     run = write_run(tmp_path, standstill(), settings={"SOLVER.AMP.ENABLED": "True"}, info={"amp": "bfloat16 autocast"})
     found = finding(run, "weights_not_updating")
