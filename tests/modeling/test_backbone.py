@@ -70,7 +70,7 @@ def test_a_depth_the_builder_lacks_is_a_config_error_naming_the_key() -> None:
         build_backbone(cfg)
 
 
-def test_resnet50_with_ibn_and_non_local_keeps_the_feature_map_shape() -> None:
+def test_resnet50_with_ibn_and_non_local_keeps_the_feature_map_shape(one_torch_thread) -> None:
     cfg = build_config({"MODEL": {"BACKBONE": {"WITH_IBN": True, "WITH_NL": True, "PRETRAIN": False}}})
     backbone = build_backbone(cfg).train()
     assert backbone(torch.randn(2, 3, 64, 32)).shape == (2, 2048, 4, 2)

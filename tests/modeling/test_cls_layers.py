@@ -95,7 +95,7 @@ def test_compute_losses_applies_margin_and_scale_and_reports_cosine_accuracy() -
     assert stats["cls_accuracy"].item() == pytest.approx(0.5)  # argmax of the cosines, before the margin
 
 
-def test_a_model_with_circle_softmax_trains_through_model_images() -> None:
+def test_a_model_with_circle_softmax_trains_through_model_images(one_torch_thread) -> None:
     torch.manual_seed(0)
     cfg = _sbs_head_cfg()
     model = build_model(cfg, 4).train()

@@ -10,7 +10,7 @@ from reidlab.modeling import FrozenLayers, build_model, compute_losses
 
 
 @pytest.fixture
-def model() -> torch.nn.Module:
+def model(one_torch_thread) -> torch.nn.Module:
     torch.manual_seed(0)
     cfg = build_config({"MODEL": {"BACKBONE": {"DEPTH": "18x", "FEAT_DIM": 512, "PRETRAIN": False}, "HEADS": {"WITH_BNNECK": True}}})
     return build_model(cfg, 4)

@@ -32,7 +32,7 @@ def test_odd_width_gives_the_extra_channel_to_batchnorm() -> None:
 
 
 @pytest.mark.parametrize("depth", ["18x", "50x"])
-def test_stages_one_to_three_get_ibn_in_bn1_and_keys_match_ibn_net(depth: str) -> None:
+def test_stages_one_to_three_get_ibn_in_bn1_and_keys_match_ibn_net(depth: str, one_torch_thread) -> None:
     backbone = ResNetBackbone(depth, with_ibn=True)
     for stage in ("layer1", "layer2", "layer3"):
         assert all(isinstance(block.bn1, IBN) for block in getattr(backbone, stage))

@@ -67,7 +67,7 @@ def test_with_nl_starts_as_the_plain_backbone_and_loads_torchvision_weights(tmp_
 
 
 @pytest.mark.filterwarnings("ignore::FutureWarning")  # torch.jit.trace is deprecated; deploy still exports with it
-def test_traced_backbone_with_nl_gives_the_same_output() -> None:
+def test_traced_backbone_with_nl_gives_the_same_output(one_torch_thread) -> None:
     backbone = ResNetBackbone("18x", with_nl=True).eval()
     torch.nn.init.ones_(backbone.non_local["layer2_1"].W[1].weight)
     images = torch.randn(1, 3, 64, 32)

@@ -21,7 +21,7 @@ def test_without_timm_the_error_says_how_to_install_it(monkeypatch) -> None:
         build_backbone(_cfg(NAME="build_resnest_backbone"))
 
 
-def test_resnest_50_gives_fastreid_shapes_with_last_stride_one() -> None:
+def test_resnest_50_gives_fastreid_shapes_with_last_stride_one(one_torch_thread) -> None:
     pytest.importorskip("timm")
     backbone = build_backbone(_cfg(NAME="build_resnest_backbone", DEPTH="50x")).eval()
     assert backbone.model_name == "resnest50d" and backbone.out_channels == 2048
@@ -29,7 +29,7 @@ def test_resnest_50_gives_fastreid_shapes_with_last_stride_one() -> None:
         assert backbone(torch.randn(1, 3, 64, 32)).shape == (1, 2048, 4, 2)  # stride 16, as ResNet with LAST_STRIDE 1
 
 
-def test_any_timm_cnn_trains_and_embeds_in_the_baseline() -> None:
+def test_any_timm_cnn_trains_and_embeds_in_the_baseline(one_torch_thread) -> None:
     pytest.importorskip("timm")
     torch.manual_seed(0)
     cfg = _cfg(NAME="build_timm_backbone", TIMM_MODEL="resnet10t", LAST_STRIDE=2, FEAT_DIM=512)
