@@ -214,5 +214,7 @@ def _log_header(log, cfg: Config, run: RunDirectory, train_data, test_sets, devi
         "model ResNet%s, %d identities, %d iterations per epoch, up to %d epochs",
         cfg.MODEL.BACKBONE.DEPTH.rstrip("x"), train_data.num_classes, trainer.iters_per_epoch, cfg.SOLVER.MAX_EPOCH,
     )
+    if trainer.frozen and cfg.SOLVER.FREEZE_ITERS > trainer.state.iteration:
+        log.info("MODEL.FREEZE_LAYERS %s frozen for the first %d iterations (SOLVER.FREEZE_ITERS)", trainer.frozen.names, cfg.SOLVER.FREEZE_ITERS)
     if checkpoint is not None:
         log.info("resumed from %s after epoch %d", run.last_checkpoint, trainer.state.epoch)

@@ -27,7 +27,7 @@ from reidlab.engine.run_dir import BEST_PER_QUERY_FILE, TENSORBOARD_DIR, RunDire
 from reidlab.engine.signals import StopFlag, stop_on_signals
 from reidlab.engine.stop_reasons import Stop, StopReason, StopRequested
 from reidlab.engine.tensorboard import TensorBoardScalars
-from reidlab.modeling import compute_losses, param_groups_spec
+from reidlab.modeling import FrozenLayers, compute_losses, param_groups_spec
 
 OutOfMemory = (getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError), MemoryError)
 METRIC_KEYS = ("mAP", "rank1", "rank5", "rank10", "mINP")
@@ -105,6 +105,7 @@ class Trainer:
         every_param = param_groups_spec(model, trainable_only=False)  # frozen layers must show as unchanged
         self.param_groups = {kind: [s.param for s in every_param if s.kind == kind] for kind in ("backbone", "head")}
         self.trainable = [p for p in model.parameters() if p.requires_grad]
+        self.frozen = FrozenLayers(model, cfg.MODEL.FREEZE_LAYERS) if cfg.SOLVER.FREEZE_ITERS else FrozenLayers(model, [])
         self.session_start = time.monotonic()
         self.elapsed_at_session_start = 0.0
 
@@ -228,6 +229,8 @@ class Trainer:
     def _train_epoch(self, epoch: int) -> dict:
         cfg = self.cfg
         self.train_model.train()
+        if self._freezing:
+            self.frozen.set_norm_eval()
         loader = self.train_data.loader
         loader.set_epoch(epoch)
         snapshot = ParameterSnapshot(self.param_groups)
@@ -263,8 +266,16 @@ class Trainer:
         record.update({"train_seconds": seconds, "images_per_second": images_seen / seconds if seconds > 0 else 0.0})
         return record
 
+    @property
+    def _freezing(self) -> bool:
+        """Within the first SOLVER.FREEZE_ITERS iterations, while MODEL.FREEZE_LAYERS stay fixed."""
+        return bool(self.frozen) and self.state.iteration < self.cfg.SOLVER.FREEZE_ITERS
+
     def train_step(self, images: torch.Tensor, targets: torch.Tensor, epoch: int = 0, step: int = 0) -> dict:
         """One optimiser step; returns the loss (a float) and the terms and health statistics (device tensors)."""
+        if self.frozen and self.state.iteration == self.cfg.SOLVER.FREEZE_ITERS and self.model.training:
+            self.train_model.train()  # the frozen period is over: BatchNorm statistics move again
+            self.log.info("MODEL.FREEZE_LAYERS %s train from iteration %d on", self.frozen.names, self.state.iteration + 1)
         with torch.autocast(self.device.type, dtype=self.amp.dtype, enabled=self.amp.enabled):
             outputs = self.train_model(images)
         total, terms, stats = compute_losses(self.cfg, outputs, targets, self.processes.whole_batch if self.processes.enabled else None)
@@ -274,6 +285,8 @@ class Trainer:
             raise _Diverged(self._divergence_message(epoch, step, loss_value, terms))
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(total).backward()
+        if self._freezing:
+            self.frozen.drop_gradients()  # the optimiser skips parameters without a gradient: no update, no decay
         self.scaler.unscale_(self.optimizer)
         grad_norm = gradient_norm(self.trainable)
         self.scaler.step(self.optimizer)

@@ -37,6 +37,13 @@ def check_weights_change(cfg: Config, trainer: Trainer, trace: OverfitTrace) -> 
         return CheckResult(NAME, TITLE, Status.PASS, summary, numbers)
     if trace.losses and trace.initial <= 0:
         return CheckResult(NAME, TITLE, Status.WARN, summary + "; the loss is 0, so nothing needs to move", numbers)
+    held = [part for part in dead if part in trainer.frozen.names and cfg.SOLVER.FREEZE_ITERS >= len(trace.losses)]
+    if held == dead:
+        return CheckResult(
+            NAME, TITLE, Status.WARN,
+            summary + f"; {', '.join(held)} held still on purpose: MODEL.FREEZE_LAYERS for the first {cfg.SOLVER.FREEZE_ITERS} iterations (SOLVER.FREEZE_ITERS)",
+            numbers,
+        )
     causes, fixes = zip(*(_diagnose(cfg, part, facts[part], trace) for part in dead))
     return CheckResult(NAME, TITLE, Status.FAIL, summary + f"; unchanged: {', '.join(dead)}", numbers, cause="; ".join(causes), fix="; ".join(dict.fromkeys(fixes)))
 

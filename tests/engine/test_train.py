@@ -176,3 +176,29 @@ def test_non_finite_embeddings_at_evaluation_count_as_divergence(tmp_path, tiny_
     assert result.stop.reason.value == "diverged" and result.exit_code == 1
     assert "Evaluation after epoch 1" in result.stop.message and "NaN or inf" in result.stop.message
     assert "Lower SOLVER.BASE_LR" in (tmp_path / "run" / "STOPPING_REASON.txt").read_text()
+
+
+def test_freeze_layers_hold_the_backbone_still_for_freeze_iters(tmp_path, tiny_overrides, one_torch_thread):
+    """fast-reid's freeze: no update and fixed BatchNorm statistics in the frozen part, then training as usual."""
+    wanted = {(1, 0), (1, 3), (2, 3)}  # 4 iterations per epoch: the first frozen step, the last frozen one, one after
+    states: dict = {}
+
+    def snapshot(trainer, epoch, step):
+        if (epoch, step) in wanted:
+            states[(epoch, step)] = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+
+    extra = {"MODEL.FREEZE_LAYERS": "[backbone]", "SOLVER.FREEZE_ITERS": 4, "SOLVER.MAX_EPOCH": 2, "SOLVER.EARLY_STOP.ENABLED": False}
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run", extra), hooks=Hooks(on_iteration=snapshot))
+    assert result.stop.reason.value == "max_epochs"
+    first, last_frozen, after = states[(1, 0)], states[(1, 3)], states[(2, 3)]
+    backbone = [k for k in first if k.startswith("backbone.") and first[k].is_floating_point()]
+    head = [k for k in first if k.startswith("head.") and first[k].is_floating_point()]
+    assert all(torch.equal(first[k], last_frozen[k]) for k in backbone), "weights and BatchNorm statistics stay fixed"
+    assert any(not torch.equal(first[k], last_frozen[k]) for k in head), "the head trains meanwhile"
+    assert any(not torch.equal(last_frozen[k], after[k]) for k in backbone if k.endswith("weight"))
+    assert any(not torch.equal(last_frozen[k], after[k]) for k in backbone if k.endswith("running_mean"))
+    history = read_json(tmp_path / "run" / "training_history.json")
+    assert history[0]["update_ratio_backbone"] < history[1]["update_ratio_backbone"]
+    log = (tmp_path / "run" / "log.txt").read_text()
+    assert "MODEL.FREEZE_LAYERS ['backbone'] frozen for the first 4 iterations" in log
+    assert "MODEL.FREEZE_LAYERS ['backbone'] train from iteration 5 on" in log

@@ -96,3 +96,12 @@ def test_optimizer_over_a_copy_of_the_weights_is_caught(tmp_path, tiny_overrides
     assert weights.numbers["optimizer_tensors_backbone"] == 0 and weights.numbers["trainable_tensors_backbone"] > 0
     assert "ContiguousParams" in weights.cause
     assert "unchanged: backbone, head" in weights.summary
+
+
+def test_a_backbone_frozen_by_freeze_iters_is_a_warning_not_a_failure(tmp_path, tiny_overrides):
+    """SBS freezes the backbone for its first 1000 iterations: the doctor's few steps fall within, on purpose."""
+    report, checks = _run(tmp_path, tiny_overrides, {"MODEL.FREEZE_LAYERS": "[backbone]", "SOLVER.FREEZE_ITERS": 1000})
+    weights = checks["weights_change"]
+    assert weights.status.value == "WARN", weights.summary
+    assert weights.numbers["update_ratio_backbone"] == 0 and weights.numbers["update_ratio_head"] > 0
+    assert "backbone held still on purpose: MODEL.FREEZE_LAYERS for the first 1000 iterations" in weights.summary
