@@ -48,7 +48,7 @@ class BackboneCfg(Section):
         "50x", "Depth: 18x/34x/50x/101x for ResNet, 50x/101x/200x/269x for ResNeSt; unused by build_timm_backbone."
     )
     LAST_STRIDE: Literal[1, 2] = key(1, "Stride of the last stage; 1 doubles the final feature map (the ReID default; timm backbones dilate instead).")
-    NORM: Literal["BN"] = unsupported("BN", "Backbone normalisation layer.")
+    NORM: Literal["BN", "syncBN"] = key("BN", "Backbone normalisation: BN, or syncBN (statistics over the whole batch of all torchrun processes; CUDA only).")
     FEAT_DIM: int = key(2048, "Backbone output width; derived from the backbone (512 for ResNet 18x/34x, 2048 for the others), a differing value is a warning.", gt=0)
     WITH_IBN: bool = key(False, "IBN-a ResNet: InstanceNorm on half the channels of each block's bn1 in stages 1-3 (IBN-Net); PRETRAIN then loads IBN-Net's release weights.")
     WITH_SE: bool = unsupported(False, "Squeeze-and-excitation blocks.")
@@ -81,7 +81,7 @@ def backbone_problem(backbone: BackboneCfg) -> tuple[str, str] | None:
 
 class HeadsCfg(Section):
     NAME: Literal["EmbeddingHead"] = key("EmbeddingHead", "Head type.")
-    NORM: Literal["BN"] = unsupported("BN", "Head normalisation layer.")
+    NORM: Literal["BN", "syncBN"] = key("BN", "Head normalisation (the BNNeck): BN, or syncBN (as MODEL.BACKBONE.NORM).")
     NUM_CLASSES: int = key(0, "Classifier outputs; 0 means the number of training identities.", ge=0)
     EMBEDDING_DIM: int = unsupported(0, "Extra embedding layer width (0 = none).")
     WITH_BNNECK: bool = key(False, "BNNeck: a BatchNorm between the pooled feature and the classifier.")

@@ -129,12 +129,11 @@ class Processes:
         """The module the training step calls: DistributedDataParallel (with SyncBN if asked) or the model itself."""
         if not self.enabled:
             return model
-        if uses_sync_bn(cfg):
-            if self.device.type != "cuda":
-                raise ConfigError(
-                    "MODEL.BACKBONE.NORM / MODEL.HEADS.NORM syncBN needs CUDA (torch's SyncBatchNorm has no CPU kernel); use BN on CPU"
-                )
-            nn.SyncBatchNorm.convert_sync_batchnorm(model)  # replaces the BatchNorm layers in place, sharing their parameters
+        synced = sync_bn_parts(cfg)
+        if synced and self.device.type != "cuda":
+            raise ConfigError(f"{' / '.join(synced.values())} syncBN needs CUDA (torch's SyncBatchNorm has no CPU kernel); use BN on the CPU")
+        for part in synced:  # the part's BatchNorm layers become SyncBatchNorm, sharing their parameters and statistics
+            setattr(model, part, nn.SyncBatchNorm.convert_sync_batchnorm(getattr(model, part)))
         device_ids = [self.device.index] if self.device.type == "cuda" else None
         return nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
 
@@ -167,8 +166,10 @@ class _GatherWithGradient(torch.autograd.Function):
         return grad[ctx.rows]
 
 
-def uses_sync_bn(cfg: Config) -> bool:
-    return "syncBN" in (cfg.MODEL.BACKBONE.NORM, cfg.MODEL.HEADS.NORM)
+def sync_bn_parts(cfg: Config) -> dict[str, str]:
+    """The model parts whose config asks for syncBN, with the key that asks."""
+    keys = {"backbone": ("MODEL.BACKBONE.NORM", cfg.MODEL.BACKBONE.NORM), "head": ("MODEL.HEADS.NORM", cfg.MODEL.HEADS.NORM)}
+    return {part: key for part, (key, value) in keys.items() if value == "syncBN"}
 
 
 def start_processes(device_name: str) -> tuple[Processes, torch.device]:

@@ -123,3 +123,14 @@ def test_sigint_to_torchrun_stops_both_processes_cleanly(tmp_path, tiny_override
     assert info["status"] == "finished" and info["stop"]["reason"] == "interrupted", output
     assert (run / "last_checkpoint.pth").is_file() and (run / "model_final.pth").is_file()
     assert "--resume" in (run / "STOPPING_REASON.txt").read_text(encoding="utf-8")
+
+
+def test_sync_bn_on_the_cpu_is_a_clear_error_and_a_no_op_in_one_process():
+    from reidlab.config import ConfigError, load_config
+    from reidlab.engine.distributed import Processes
+
+    cfg = load_config(CONFIG, ["MODEL.BACKBONE.NORM", "syncBN"])
+    model = torch.nn.Linear(2, 2)
+    assert SINGLE_PROCESS.wrap(model, cfg) is model  # one process: SyncBN would equal BN
+    with pytest.raises(ConfigError, match="MODEL.BACKBONE.NORM syncBN needs CUDA"):
+        Processes(rank=0, world_size=2).wrap(model, cfg)
