@@ -15,6 +15,7 @@ import argparse
 import statistics
 import tempfile
 import time
+from unittest import mock
 from pathlib import Path
 
 import torch
@@ -26,7 +27,7 @@ from reidlab.engine.run_dir import RunDirectory
 from reidlab.engine.trainer import Trainer
 from reidlab.modeling import build_model
 
-VARIANTS = ("fp32", "bf16", "channels_last", "compile")  # combine with '+', e.g. bf16+channels_last
+VARIANTS = ("fp32", "bf16", "channels_last", "compile", "unfused")  # combine with '+', e.g. bf16+channels_last
 
 
 def make_trainer(data_root: Path, variant: str, out: Path) -> Trainer:
@@ -41,10 +42,35 @@ def make_trainer(data_root: Path, variant: str, out: Path) -> Trainer:
     model = build_model(cfg, train_data.num_classes)
     if "channels_last" in variant.split("+"):
         model = model.to(memory_format=torch.channels_last)
-    trainer = Trainer(cfg, RunDirectory(out), model, train_data, build_test_data(cfg), torch.device("cpu"))
+    if "unfused" in variant.split("+"):  # torch's per-parameter optimiser step, as before the fused kernels
+        with mock.patch("reidlab.engine.optimizer.fused_option", lambda params: {}):
+            trainer = Trainer(cfg, RunDirectory(out), model, train_data, build_test_data(cfg), torch.device("cpu"))
+    else:
+        trainer = Trainer(cfg, RunDirectory(out), model, train_data, build_test_data(cfg), torch.device("cpu"))
     if "compile" in variant.split("+"):
         trainer.train_model = torch.compile(model)  # the module the training step calls
     return trainer
+
+
+def bare_resnet18(iters: int) -> float:
+    """The issue's reference point: forward + backward + SGD step of torchvision's ResNet18 on random 128x64 images."""
+    import torchvision
+
+    model = torchvision.models.resnet18(num_classes=100)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    images, targets = torch.randn(32, 3, 128, 64), torch.randint(0, 100, (32,))
+
+    def step() -> None:
+        optimizer.zero_grad()
+        torch.nn.functional.cross_entropy(model(images), targets).backward()
+        optimizer.step()
+
+    for _ in range(3):
+        step()
+    start = time.perf_counter()
+    for _ in range(iters):
+        step()
+    return 32 * iters / (time.perf_counter() - start)
 
 
 def prepare(images: torch.Tensor, variant: str) -> torch.Tensor:
@@ -104,6 +130,7 @@ def main() -> None:
         if args.data is None:
             write_synthetic_dataset(data_root)
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; ResNet18 128x64, batch 32 (8 ids x 4)")
+        print(f"reference: bare torchvision ResNet18 (stride 2, fc, cross-entropy, SGD), fp32: {bare_resnet18(args.iters):.1f} im/s")
         print(f"{'variant':<14}{'model alone':>14}{'with pipeline':>16}{'pipeline cost':>16}")
         for variant in args.variants.split(","):
             trainer = make_trainer(data_root, variant, Path(tmp) / variant)
