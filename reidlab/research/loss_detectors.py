@@ -13,8 +13,8 @@ from .run_evidence import RunEvidence
 from .weights_standstill import flat_curve_standstill
 
 RECENT_EPOCHS = 3  # "the last epochs": the mean over this many
-MARGIN_BAND = 0.15  # triplet loss within 15 % of the margin
-COLLAPSED_GAP = 0.25  # |d_an - d_ap| under a quarter of the margin: anchors cannot tell people apart
+MARGIN_BAND = 0.15  # triplet loss within 15 % of its stuck value (the margin, or ln 2 for the soft margin)
+COLLAPSED_GAP = 0.25  # |d_an - d_ap| under a quarter of that value: anchors cannot tell people apart
 SPIKE_FACTOR = 1.5  # an epoch's loss 1.5x both the previous epoch's and the lowest so far
 BLOWUP_FACTOR = 10.0  # the loss ends 10x above its lowest: divergence even if it stayed finite
 FAR_ABOVE_REFERENCE = 3.0  # a lowered LR never stays above 3x the usual one for the optimiser and batch
@@ -115,41 +115,53 @@ def _chance_checks(run: RunEvidence, evidence: dict) -> tuple[list[str], list[Re
     return checks, remedies
 
 
+def triplet_stuck_value(margin: float) -> float:
+    """The triplet loss when every anchor's positive is as far as its negative: the margin, or ln 2 for the soft margin (MARGIN 0)."""
+    return margin if margin > 0 else math.log(2.0)  # soft margin: softplus(d_ap - d_an) = softplus(0) = ln 2
+
+
 def triplet_at_margin(run: RunEvidence) -> Finding | None:
-    """Triplet loss stuck at its margin: every anchor is as close to others as to itself (collapse)."""
+    """Triplet loss stuck where d_ap = d_an puts it (its margin; ln 2 with the soft margin): the embeddings collapsed."""
     if "TripletLoss" not in (run.setting("MODEL.LOSSES.NAME") or []):
         return None
     scale = float(run.setting("MODEL.LOSSES.TRI.SCALE") or 0.0)
     margin = float(run.setting("MODEL.LOSSES.TRI.MARGIN") or 0.0)
     values = run.recent_values("loss_triplet", RECENT_EPOCHS)
-    if not values or scale <= 0 or margin <= 0:
+    if not values or scale <= 0 or margin < 0:
         return None
+    stuck = triplet_stuck_value(margin)
     triplet = mean(values) / scale
-    if abs(triplet - margin) > MARGIN_BAND * margin:
+    if abs(triplet - stuck) > MARGIN_BAND * stuck:
         return None
-    evidence = {"mean_triplet_last_epochs": round(triplet, 4), "margin": margin, "epochs_averaged": len(values)}
+    evidence = {"mean_triplet_last_epochs": round(triplet, 4), "margin": margin, "stuck_value": round(stuck, 4), "epochs_averaged": len(values)}
     dist_ap, dist_an = run.last_values("dist_ap", RECENT_EPOCHS), run.last_values("dist_an", RECENT_EPOCHS)
     if dist_ap and dist_an:
         gap = mean(dist_an) - mean(dist_ap)
         evidence.update(mean_dist_ap=_round(mean(dist_ap)), mean_dist_an=_round(mean(dist_an)), dist_gap=_round(gap))
-        if abs(gap) > COLLAPSED_GAP * margin:
+        if abs(gap) > COLLAPSED_GAP * stuck:
             return None
     active = run.last_values("triplet_active_fraction", RECENT_EPOCHS)
     if active:
         evidence["active_triplet_fraction"] = round(mean(active), 3)
     lr = float(run.setting("SOLVER.BASE_LR"))
     evidence["base_lr"] = lr
+    if margin > 0:
+        title = f"Triplet loss is stuck at its margin: {triplet:.3f} against MARGIN {margin:g}"
+        where = "so the loss sits at exactly the margin"
+    else:
+        title = f"Triplet loss is stuck at ln 2: {triplet:.3f} against {stuck:.3f}, the soft margin's softplus(d_ap - d_an) at d_ap = d_an (MARGIN 0)"
+        where = "so the soft-margin loss softplus(d_ap - d_an) sits at softplus(0) = ln 2"
     return Finding(
         "triplet_at_margin",
         Severity.CRITICAL,
-        f"Triplet loss is stuck at its margin: {triplet:.3f} against MARGIN {margin:g}",
+        title,
         evidence,
-        cause="Positive and negative distances are equal, so the loss sits at exactly the margin: the embeddings have collapsed "
+        cause=f"Positive and negative distances are equal, {where}: the embeddings have collapsed "
         "(every image maps to about the same point or direction) and retrieval cannot separate people. "
         "Usual causes: a learning rate too high for the triplet term (dead ReLUs, a shrunken feature), or no gradient at all.",
         fix=f"Lower SOLVER.BASE_LR (now {lr:g}) and keep warmup; keep cross-entropy beside the triplet (it anchors the features); "
         "check that the features fed to the triplet are not zero (MODEL.HEADS.NECK_FEAT).",
-        remedies=[_lower_lr_remedy(run, "triplet_at_margin", "fix_triplet_collapse", "the embeddings collapsed (triplet loss at its margin)")],
+        remedies=[_lower_lr_remedy(run, "triplet_at_margin", "fix_triplet_collapse", "the embeddings collapsed (triplet loss stuck where d_ap = d_an puts it)")],
     )
 
 

@@ -155,6 +155,20 @@ def test_triplet_near_the_margin_with_separated_distances_is_not_collapse(tmp_pa
     assert "triplet_at_margin" not in codes(write_run(tmp_path, history))
 
 
+def test_a_soft_margin_triplet_stuck_at_ln_2_is_collapse(tmp_path):
+    """MARGIN 0 is softplus(d_ap - d_an): with d_ap = d_an it sits at ln 2, not at the margin 0."""
+    history = learning(20, loss_triplet=lambda e: 0.70, dist_ap=lambda e: 0.010, dist_an=lambda e: 0.009)
+    found = finding(write_run(tmp_path, history, settings={"MODEL.LOSSES.TRI.MARGIN": "0.0"}), "triplet_at_margin")
+    assert found.evidence["margin"] == 0.0 and found.evidence["stuck_value"] == pytest.approx(math.log(2), abs=1e-4)
+    assert "stuck at ln 2" in found.title and "softplus(0) = ln 2" in found.cause
+
+
+def test_a_soft_margin_triplet_that_learns_is_not_collapse(tmp_path):
+    for name, loss, dist_an in (("low", 0.05, 1.4), ("separated", 0.69, 1.4)):
+        history = learning(20, loss_triplet=lambda e, v=loss: v, dist_ap=lambda e: 0.5, dist_an=lambda e, d=dist_an: d)
+        assert "triplet_at_margin" not in codes(write_run(tmp_path, history, settings={"MODEL.LOSSES.TRI.MARGIN": "0.0"}, name=name))
+
+
 # ---------------------------------------------------------------- divergence
 def test_a_diverged_stop_without_any_epoch_is_divergence(tmp_path):
     run = write_run(tmp_path, [], stop="diverged", message="Loss became nan at epoch 1, iteration 3", settings={"SOLVER.OPT": "SGD", "SOLVER.BASE_LR": "10"})
