@@ -6,6 +6,7 @@ import math
 import textwrap
 from typing import Any
 
+from .chance_level import run_chance_level
 from .findings import Finding, Severity
 from .remedy_base import RemedyBase
 from .remedy_files import SkippedRemedy, WrittenRemedy
@@ -32,13 +33,21 @@ def analysis_facts(
 ) -> dict[str, Any]:
     """Everything in analysis.txt, as JSON."""
     best = run.best
+    chance = run_chance_level(run)
     return {
         "run_dir": run.path.as_posix(),
         "source": run.source,
         "versions": dict(run.versions),
         "generated": generated,
         "verdict": verdict(findings),
-        "data": {"training_ids": run.num_classes, "train_images": run.num_train_images, "iters_per_epoch": run.iters_per_epoch, "ims_per_batch": run.setting("SOLVER.IMS_PER_BATCH")},
+        "data": {
+            "training_ids": run.num_classes,
+            "train_images": run.num_train_images,
+            "iters_per_epoch": run.iters_per_epoch,
+            "ims_per_batch": run.setting("SOLVER.IMS_PER_BATCH"),
+            "chance_ce": round(chance.value, 4) if chance else None,
+            "chance_ce_described": chance.describe() if chance else None,
+        },
         "run": {
             "epochs_run": run.epochs_run,
             "stop_reason": run.stop_reason,
@@ -76,8 +85,8 @@ def analysis_text(facts: dict[str, Any], findings: list[Finding]) -> str:
     )
     if run["last_epoch"]:
         lines.append("  Last epoch: " + ", ".join(f"{k} {_number(v)}" for k, v in run["last_epoch"].items()))
-        if data["training_ids"]:
-            lines.append(f"  (cross-entropy at chance level: ln({data['training_ids']}) = {math.log(data['training_ids']):.3f})")
+        if data["chance_ce_described"]:
+            lines += _wrapped(f"(cross-entropy at chance level: {data['chance_ce_described']})", "  ", "   ")
     lines += ["", "FINDINGS (most severe first)"]
     for index, finding in enumerate(findings, 1):
         lines += _finding_lines(index, finding)

@@ -55,10 +55,10 @@ def _title(standstill: Standstill, primary: Verdict | None) -> str:
     if standstill.kind == "measured":
         return "The weights are not updating: the loss is not 0 but no parameter changes"
     numbers = standstill.evidence
-    if numbers["training_ids"] == "unknown":
+    if standstill.chance is None:
         curve = f"loss_cls stays flat ({numbers['ce_first_logged']:.3f} -> {numbers['ce_last_logged']:.3f}) with a batch accuracy of about 0"
     else:
-        curve = f"loss_cls stays at chance ({numbers['ce_last_logged']:.3f}; ln({numbers['training_ids']}) = {numbers['chance_ce_ln_ids']:.3f})"
+        curve = f"loss_cls stays at chance ({numbers['ce_last_logged']:.3f}; {standstill.chance.describe()})"
     if primary and primary.cause is FASTREID_ZERO_GRAD:
         versions = f"fastreid {primary.evidence['fastreid_version']} on PyTorch {primary.evidence['torch_version']}"
         return f"fast-reid's zero_grad bug: the optimiser never steps ({versions}); {curve}"

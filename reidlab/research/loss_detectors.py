@@ -6,7 +6,7 @@ import math
 from statistics import mean
 
 from .batch_rules import reference_lr
-from .chance_level import is_chance_ce, is_learning_accuracy, smoothed_ce_floor
+from .chance_level import chance_evidence, is_chance_ce, is_learning_accuracy, run_chance_level, smoothed_ce_floor
 from .findings import Finding, Severity
 from .remedies import Remedy, round_lr
 from .run_evidence import RunEvidence
@@ -21,16 +21,19 @@ FAR_ABOVE_REFERENCE = 3.0  # a lowered LR never stays above 3x the usual one for
 
 
 def ce_at_chance(run: RunEvidence) -> Finding | None:
-    """CE (without its weight) still near ln(#ids): the classifier is learning nothing."""
+    """CE (without its weight) still near chance, the CE of a classifier that cannot tell the ids apart: it is learning nothing.
+
+    Chance is ln(#ids) for a Linear classifier; for a cosine CLS_LAYER it is the margin-adjusted
+    CE at cosine 0 (about 48 + ln(#ids) for SBS's CircleSoftmax, SCALE 64, MARGIN 0.35).
+    """
     scale = float(run.setting("MODEL.LOSSES.CE.SCALE") or 0.0)
     ce_values = run.recent_values("loss_ce", RECENT_EPOCHS)
-    classes = run.num_classes
-    if not ce_values or not classes or classes < 2 or scale <= 0:
+    chance = run_chance_level(run)
+    if not ce_values or chance is None or scale <= 0:
         return None
+    classes = chance.num_classes
     ce = mean(ce_values) / scale
-    chance = math.log(classes)
-    epsilon = float(run.setting("MODEL.LOSSES.CE.EPSILON") or 0.0)
-    if not is_chance_ce(ce, classes, epsilon):
+    if not is_chance_ce(ce, chance):
         return None
     accuracy = run.recent_values("cls_accuracy", RECENT_EPOCHS)
     if accuracy and is_learning_accuracy(mean(accuracy), classes):
@@ -38,23 +41,27 @@ def ce_at_chance(run: RunEvidence) -> Finding | None:
     evidence = {
         "mean_ce_last_epochs" if run.history else "mean_ce_last_iterations": round(ce, 4),
         "epochs_averaged" if run.history else "logged_iterations_averaged": len(ce_values),
-        "chance_ce_ln_ids": round(chance, 4),
+        **chance_evidence(chance),
         "training_ids": classes,
-        "ce_floor_with_label_smoothing": round(smoothed_ce_floor(classes, epsilon), 4),
+        "ce_floor_with_label_smoothing": round(smoothed_ce_floor(classes, chance.epsilon), 4),
         "first_logged_ce": _round(run.curve("loss_ce")[0][1] / scale),
     }
     if accuracy:
         evidence.update(mean_batch_accuracy=round(mean(accuracy), 4), chance_accuracy=round(1 / classes, 4))
     checks, remedies = _chance_checks(run, evidence)
+    smoothing = (
+        "Label smoothing does not explain it: the chance value above already includes CE.EPSILON."
+        if chance.is_cosine
+        else "Label smoothing does not explain it: with smoothing, chance is still ln(#ids)."
+    )
     return Finding(
         "ce_at_chance",
         Severity.CRITICAL,
-        f"Cross-entropy is at chance level: {ce:.3f} against ln({classes}) = {chance:.3f}",
+        f"Cross-entropy is at chance level: {ce:.3f} against {chance.describe()}",
         evidence,
         cause="The classifier predicts no better than guessing among the identities, so it is learning nothing. " + " ".join(checks),
         fix="Check, in this order: the label relabelling (pids mapped to 0..#ids-1, the same for every image of a person), "
-        "the learning rate, frozen layers (update_ratio_* in training_history.json), and warmup against iterations per epoch. "
-        "Label smoothing does not explain it: with smoothing, chance is still ln(#ids).",
+        "the learning rate, frozen layers (update_ratio_* in training_history.json), and warmup against iterations per epoch. " + smoothing,
         remedies=remedies,
     )
 

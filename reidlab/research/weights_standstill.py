@@ -1,17 +1,19 @@
 """Evidence that a run's weights do not change: measured, or read off a flat curve at chance.
 
 reidlab runs record update ratios ||dW||/||W|| per epoch, which measure it. A fast-reid run records
-no such thing; there the sign is a cross-entropy that sits at ln(#ids) from its first logged
-iteration to its last, long after any optimiser would have moved it.
+no such thing; there the sign is a cross-entropy that sits at chance (ln(#ids) for a Linear
+classifier, the margin-adjusted CE at cosine 0 for a cosine one: see chance_level) from its first
+logged iteration to its last, long after any optimiser would have moved it.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from statistics import mean
 
-from .chance_level import is_chance_ce, is_learning_accuracy
+from reidlab.modeling.chance import ChanceLevel
+
+from .chance_level import chance_evidence, is_chance_ce, is_learning_accuracy, run_chance_level
 from .run_evidence import RunEvidence
 
 RECENT_EPOCHS = 3
@@ -29,6 +31,7 @@ class Standstill:
 
     kind: str
     evidence: dict
+    chance: ChanceLevel | None = None  # the flat curve's chance level, where it could be computed
 
 
 def measured_standstill(run: RunEvidence) -> Standstill | None:
@@ -54,8 +57,8 @@ def measured_standstill(run: RunEvidence) -> Standstill | None:
 def flat_curve_standstill(run: RunEvidence) -> Standstill | None:
     """On a per-iteration curve (no update ratios): CE no lower at the end than at the start, and at chance.
 
-    Without the number of identities, chance cannot be computed: then a batch accuracy of about 0
-    throughout stands in for it.
+    Without the number of identities (or with a CLS_LAYER reidlab does not know), chance cannot be
+    computed: then a batch accuracy of about 0 throughout stands in for it.
     """
     if not run.iterations:
         return None
@@ -67,20 +70,19 @@ def flat_curve_standstill(run: RunEvidence) -> Standstill | None:
     first = mean(v for _, v in curve[:quarter]) / scale
     last = mean(v for _, v in curve[-quarter:]) / scale
     accuracy = [v for _, v in run.curve("cls_accuracy")][-quarter:]
-    classes = run.num_classes if run.num_classes and run.num_classes >= 2 else None
+    chance = run_chance_level(run)
     if last < (1 - FLAT_FALL) * first:
         return None
-    if classes is not None:
-        epsilon = float(run.setting("MODEL.LOSSES.CE.EPSILON") or 0.0)
-        if not is_chance_ce(last, classes, epsilon) or (accuracy and is_learning_accuracy(mean(accuracy), classes)):
+    if chance is not None:
+        if not is_chance_ce(last, chance) or (accuracy and is_learning_accuracy(mean(accuracy), chance.num_classes)):
             return None
     elif not accuracy or mean(accuracy) >= NO_ACCURACY:
         return None
     evidence: dict = {
         "ce_first_logged": round(first, 4),
         "ce_last_logged": round(last, 4),
-        "chance_ce_ln_ids": round(math.log(classes), 4) if classes else "unknown",
-        "training_ids": classes or "unknown",
+        **(chance_evidence(chance) if chance else {"chance_ce": "unknown"}),
+        "training_ids": run.num_classes or "unknown",
         "iterations_logged": f"{curve[0][0]}..{curve[-1][0]}",
     }
     if accuracy:
@@ -89,4 +91,4 @@ def flat_curve_standstill(run: RunEvidence) -> Standstill | None:
     if len(triplet) >= MIN_FLAT_POINTS:
         evidence["triplet_first_logged"] = round(mean(v for _, v in triplet[:quarter]), 4)
         evidence["triplet_last_logged"] = round(mean(v for _, v in triplet[-quarter:]), 4)
-    return Standstill("flat_curve", evidence)
+    return Standstill("flat_curve", evidence, chance)

@@ -12,6 +12,7 @@ import pytest
 
 from reidlab.cli.main import main
 from reidlab.config import load_config
+from reidlab.modeling.chance import chance_cross_entropy
 from reidlab.research.detectors import find_findings
 from reidlab.research.diagnose import DiagnoseError, diagnose
 from reidlab.research.fastreid_log import read_fastreid_log
@@ -137,6 +138,28 @@ def test_a_flat_curve_without_ids_and_with_an_accurate_classifier_is_no_standsti
                     loss_cls=noisy(1.1, 0.01, 5), loss_triplet=noisy(0.05, 0.01, 6))
     (run / "metrics.json").write_text((run / "metrics.json").read_text(encoding="utf-8").replace('"cls_accuracy": 0.0', '"cls_accuracy": 0.99'), encoding="utf-8")
     assert "weights_not_updating" not in codes(run)
+
+
+# fast-reid's SBS classifier in its config.yaml: chance is the CircleSoftmax CE at cosine 0, not ln(751).
+FASTREID_SBS = {"MODEL.HEADS.CLS_LAYER": "CircleSoftmax", "MODEL.HEADS.SCALE": 64, "MODEL.HEADS.MARGIN": 0.35, "MODEL.LOSSES.TRI.MARGIN": 0.0}
+SBS_CHANCE = chance_cross_entropy("CircleSoftmax", MARKET_IDS, 64, 0.35, 0.1)  # bag of tricks' CE.EPSILON 0.1: 50.1
+
+
+def test_a_fastreid_sbs_run_flat_at_its_cosine_chance_is_the_zero_grad_bug(tmp_path):
+    run = stuck_run(tmp_path / "run", overrides=FASTREID_SBS, loss_cls=noisy(SBS_CHANCE + 0.3, 0.05, 7), loss_triplet=noisy(0.693, 0.005, 8))
+    findings = findings_of(run)
+    top = findings[0]
+    assert top.code == "weights_not_updating" and top.evidence["cause"] == "fastreid_zero_grad"
+    assert top.evidence["chance_ce"] == pytest.approx(SBS_CHANCE, abs=1e-3) and "CircleSoftmax CE at cosine 0 (SCALE 64, MARGIN 0.35" in top.title
+    chance = next(f for f in findings if f.code == "ce_at_chance")
+    assert chance.evidence["chance_ce_basis"].startswith("CircleSoftmax") and chance.evidence["ln_ids"] == pytest.approx(CHANCE, abs=1e-3)
+    assert "triplet_at_margin" in [f.code for f in findings]  # soft margin: stuck at ln 2
+
+
+def test_a_fastreid_sbs_run_flat_at_ln_ids_is_not_at_chance(tmp_path):
+    """With CircleSoftmax, a CE of 6.6 means the classifier learned a great deal."""
+    run = stuck_run(tmp_path / "run", overrides=FASTREID_SBS, loss_triplet=noisy(0.3, 0.01, 9))
+    assert not {"weights_not_updating", "ce_at_chance"} & set(codes(run))
 
 
 # ---------------------------------------------------------------- healthy and diverged runs

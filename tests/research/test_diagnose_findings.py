@@ -10,6 +10,7 @@ import pytest
 
 from reidlab.config import config_to_yaml, load_config
 from reidlab.engine.model_info import hyperparameters
+from reidlab.modeling.chance import chance_cross_entropy
 from reidlab.research.detectors import find_findings
 from reidlab.research.findings import Severity
 from reidlab.research.run_evidence import read_run_evidence
@@ -103,7 +104,7 @@ def test_the_seeds_plateau_is_chance_level_cross_entropy(tmp_path):
     findings = find_findings(read_run_evidence(run))
     top = findings[0]
     assert top.code == "ce_at_chance" and top.severity is Severity.CRITICAL
-    assert top.evidence["chance_ce_ln_ids"] == pytest.approx(math.log(751), abs=1e-3)
+    assert top.evidence["chance_ce"] == pytest.approx(math.log(751), abs=1e-3) and top.evidence["chance_ce_basis"] == "ln(751)"
     assert top.evidence["mean_ce_last_epochs"] == pytest.approx(6.7) and top.evidence["training_ids"] == 751
     assert top.cause and "relabelling" in top.fix and "warmup" in top.fix
     assert "6.7" in top.title and "6.62" in top.title
@@ -139,6 +140,39 @@ def test_warmup_that_never_ended_is_named_as_the_cause(tmp_path):
     run = write_run(tmp_path, history, settings={"SOLVER.WARMUP_ITERS": "100000", "SOLVER.IMS_PER_BATCH": "128"})
     chance = finding(run, "ce_at_chance")
     assert "had not ended" in chance.cause and "fix_warmup" in [r.name for r in chance.remedies]
+
+
+# SBS's classifier: CircleSoftmax, SCALE 64, MARGIN 0.35, with label smoothing 0.1 and the soft-margin triplet.
+SBS_LIKE = {"MODEL.HEADS.CLS_LAYER": "CircleSoftmax", "MODEL.HEADS.SCALE": "64", "MODEL.HEADS.MARGIN": "0.35", "MODEL.LOSSES.TRI.MARGIN": "0.0"}
+SBS_CHANCE = chance_cross_entropy("CircleSoftmax", 751, 64, 0.35, 0.1)  # 50.1, not ln(751) = 6.62
+
+
+def test_a_cosine_classifier_stuck_at_its_own_chance_value_is_ce_at_chance(tmp_path):
+    history = epochs(20, loss_ce=lambda e: SBS_CHANCE + 0.2, loss_triplet=lambda e: 0.69, mAP=lambda e: 0.02, cls_accuracy=lambda e: 0.001)
+    found = finding(write_run(tmp_path, history, settings=SBS_LIKE), "ce_at_chance")
+    assert found.evidence["chance_ce"] == pytest.approx(SBS_CHANCE, abs=1e-3) and found.evidence["ln_ids"] == pytest.approx(math.log(751), abs=1e-3)
+    assert found.evidence["chance_ce_basis"] == "CircleSoftmax CE at cosine 0 (SCALE 64, MARGIN 0.35, CE.EPSILON 0.1, 751 classes)"
+    assert f"against {SBS_CHANCE:.3f}, the CircleSoftmax CE at cosine 0" in found.title and "not ln(751) = 6.621" in found.title
+    assert "already includes CE.EPSILON" in found.fix
+
+
+def test_with_a_cosine_classifier_ln_ids_is_not_chance(tmp_path):
+    history = epochs(20, loss_ce=lambda e: math.log(751), mAP=lambda e: 0.3)
+    assert "ce_at_chance" not in codes(write_run(tmp_path, history, settings=SBS_LIKE))
+
+
+def test_a_healthy_sbs_like_curve_is_neither_chance_nor_divergence(tmp_path):
+    """CE starts near its cosine chance (~50) and falls to ~5; the soft-margin triplet falls from ~ln 2."""
+    history = learning(
+        40,
+        loss_ce=lambda e: 5.0 + 45.0 * math.exp(-(e - 1) / 4),
+        loss_triplet=lambda e: 0.05 + 0.65 * math.exp(-(e - 1) / 4),
+        cls_accuracy=lambda e: 1 - math.exp(-e / 4),
+        dist_ap=lambda e: 0.4,
+        dist_an=lambda e: 1.2,
+    )
+    found = codes(write_run(tmp_path, history, settings=SBS_LIKE))
+    assert not {"ce_at_chance", "divergence", "triplet_at_margin", "weights_not_updating"} & set(found), found
 
 
 # ---------------------------------------------------------------- triplet at margin
