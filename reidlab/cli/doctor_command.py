@@ -6,7 +6,8 @@ import argparse
 
 DESCRIPTION = (
     "Pre-flight check of a config on its real data, in a minute or two: the data set and P x K fit, "
-    "the label range, the loss at init vs ln(#ids), overfitting one fixed batch, the weights changing, "
+    "the label range, the loss at init vs chance (ln(#ids) for a Linear classifier, the margin-adjusted "
+    "value for a cosine one), overfitting one fixed batch, the weights changing, "
     "and the measured speed with the run's ETA. Writes no run directory. Exit code 1 when a check fails."
 )
 

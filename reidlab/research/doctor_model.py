@@ -14,6 +14,7 @@ from torch import nn
 
 from reidlab.config import Config
 from reidlab.data import TrainData
+from reidlab.modeling.chance import ChanceLevel
 from reidlab.research.doctor_report import CheckResult, Status
 
 LABELS, LABELS_TITLE = "labels", "label range"
@@ -55,7 +56,8 @@ def check_labels(cfg: Config, train_data: TrainData, outputs: int | None = None)
             Status.WARN,
             summary,
             numbers,
-            cause=f"{outputs - ids} outputs belong to no training identity; harmless, but the loss at init is ln({outputs}), not ln({ids})",
+            cause=f"{outputs - ids} outputs belong to no training identity; harmless, but the loss at init is chance over {outputs} classes "
+            f"({ChanceLevel.of(cfg, outputs).describe()}), not over {ids}",
             fix="MODEL.HEADS.NUM_CLASSES 0",
         )
     return CheckResult(LABELS, LABELS_TITLE, Status.PASS, summary, numbers)

@@ -7,7 +7,6 @@ update, so it is the loss at initialisation.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import torch
@@ -15,12 +14,13 @@ import torch
 from reidlab.config import Config
 from reidlab.engine.health import ParameterSnapshot
 from reidlab.engine.trainer import Trainer
+from reidlab.modeling.chance import ChanceLevel
 from reidlab.research.doctor_report import CheckResult, Status
 
 INIT, INIT_TITLE = "loss_at_init", "loss at init"
 OVERFIT, OVERFIT_TITLE = "overfit", "one-batch overfit"
 
-INIT_TOLERANCE = 0.2  # CE at init must lie within ln(C) x (1 +- this)
+INIT_TOLERANCE = 0.2  # CE at init must lie within chance x (1 +- this): ln(C) for Linear, see ChanceLevel
 OVERFIT_FACTOR = 0.5  # the loss must fall to at most this fraction of its initial value
 TAIL = 3  # the final loss is the mean of the last TAIL steps (one noisy step decides nothing)
 UNCHANGED_RATIO = 1e-7  # an update ratio below this means the weights did not move
@@ -33,7 +33,7 @@ class OverfitTrace:
     batch_size: int
     lr: float
     losses: list[float] = field(default_factory=list)
-    ce: list[float] = field(default_factory=list)  # loss_ce without its SCALE (comparable with ln C)
+    ce: list[float] = field(default_factory=list)  # loss_ce without its SCALE (comparable with chance)
     triplet: list[float] = field(default_factory=list)
     grad_norms: list[float] = field(default_factory=list)
     changes: dict[str, float] = field(default_factory=dict)
@@ -81,23 +81,45 @@ def overfit_fixed_batch(trainer: Trainer, images: torch.Tensor, targets: torch.T
 
 
 def check_loss_at_init(cfg: Config, trace: OverfitTrace, outputs: int) -> CheckResult:
-    """Cross-entropy before any update should be about ln(classifier outputs): the classifier knows nothing yet."""
-    expected = math.log(outputs)
-    numbers = {"ce": trace.ce[0] if trace.ce else None, "ln_classes": expected, "classes": outputs, "total_loss": trace.losses[0] if trace.losses else None, "tolerance": INIT_TOLERANCE}
-    note = f"chance level is ln({outputs}) = {expected:.3f}; a run whose CE stays near it after many epochs has learned nothing"
+    """Cross-entropy before any update should be about chance: the CE of a classifier that cannot tell the classes apart yet.
+
+    That is ln(outputs) for a Linear classifier, and for a cosine CLS_LAYER the CE of its margin
+    and scale at cosine 0 (ChanceLevel, computed by the training loss itself).
+    """
+    chance = ChanceLevel.of(cfg, outputs)
+    expected = chance.value
+    numbers = {
+        "ce": trace.ce[0] if trace.ce else None,
+        "expected_ce": expected,
+        "expected_ce_basis": chance.basis,
+        "ln_classes": chance.ln_classes,
+        "classes": outputs,
+        "cls_layer": chance.cls_layer,
+        "total_loss": trace.losses[0] if trace.losses else None,
+        "tolerance": INIT_TOLERANCE,
+    }
+    note = f"chance level is {chance.describe()}; a run whose CE stays near it after many epochs has learned nothing"
+    if chance.is_cosine:
+        note += "; the initial cosines are small but not exactly 0, so the real CE at init lies a little above it"
     if cfg.MODEL.WEIGHTS:
         note += f"; the model starts from MODEL.WEIGHTS ({cfg.MODEL.WEIGHTS}), as training does, so a CE below chance is expected"
     if not trace.losses:
         return CheckResult(INIT, INIT_TITLE, Status.FAIL, "no loss could be computed", numbers, cause=trace.error, fix="see the error")
     if not trace.ce:
-        return CheckResult(INIT, INIT_TITLE, Status.WARN, f"total loss {trace.losses[0]:.3f}; no cross-entropy term to compare with ln({outputs})", numbers, note=note)
+        return CheckResult(INIT, INIT_TITLE, Status.WARN, f"total loss {trace.losses[0]:.3f}; no cross-entropy term to compare with chance ({chance.basis})", numbers, note=note)
     ce = trace.ce[0]
     ratio = ce / expected if expected > 0 else float("inf")
     numbers["ratio"] = ratio
-    summary = f"CE {ce:.3f} vs ln({outputs}) = {expected:.3f} (x{ratio:.2f}, pass within x{1 - INIT_TOLERANCE:.1f}-{1 + INIT_TOLERANCE:.1f}); total loss {trace.losses[0]:.3f}"
+    summary = (
+        f"CE {ce:.3f} vs chance {chance.basis} = {expected:.3f} (x{ratio:.2f}, pass within x{1 - INIT_TOLERANCE:.1f}-{1 + INIT_TOLERANCE:.1f}); "
+        f"total loss {trace.losses[0]:.3f}"
+    )
     if abs(ratio - 1) <= INIT_TOLERANCE:
         return CheckResult(INIT, INIT_TITLE, Status.PASS, summary, numbers, note=note)
-    if ratio > 1:
+    if ratio > 1 and chance.is_cosine:
+        cause = "the cosines between the features and the class weights are far from 0 before training, so training starts confident and wrong"
+        fix = "keep the head's random classifier init (N(0, 0.01) for a cosine layer); check that MODEL.HEADS.SCALE and MARGIN are what you meant"
+    elif ratio > 1:
         cause = "the logits are large before training (a classifier not initialised small, an unnormalised input, or a logit scale), so training starts overconfident and wrong"
         fix = "keep the head's classifier init N(0, 0.001) and the BNNeck; check MODEL.PIXEL_MEAN / PIXEL_STD (0-255 scale)"
     elif cfg.MODEL.WEIGHTS:
@@ -105,6 +127,12 @@ def check_loss_at_init(cfg: Config, trace: OverfitTrace, outputs: int) -> CheckR
     else:
         cause = "the classifier already separates the batch before training: weights from a model trained on these ids, or targets that are not the identities (e.g. all one class)"
         fix = "start from ImageNet weights; check the labels the data set reader produces"
+        if chance.is_cosine and abs(ce / chance.ln_classes - 1) <= INIT_TOLERANCE:
+            cause += (
+                f"; or, as CE is near ln({outputs}) = {chance.ln_classes:.3f}, a Linear classifier's chance level, "
+                f"the {chance.cls_layer} margin and scale do not reach the loss"
+            )
+            fix += "; check that the loss applies MODEL.HEADS.CLS_LAYER's margin and scale (margin_logits) to the head's cosine logits"
     return CheckResult(INIT, INIT_TITLE, Status.FAIL, summary, numbers, cause=cause, fix=fix, note=note)
 
 

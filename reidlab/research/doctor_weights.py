@@ -1,8 +1,9 @@
 """Doctor check 6: the weights change, per part (backbone, head), and if not, the most likely reason.
 
-This is the check that catches the silent killer behind a CE stuck at ln(#ids): fast-reid 1.4's
-optimizer over a flattened ContiguousParams buffer, whose gradient torch 2's
-`zero_grad(set_to_none=True)` throws away, so Adam skips every step while the log looks normal.
+This is the check that catches the silent killer behind a CE stuck at chance (ln(#ids) with a
+Linear classifier): fast-reid 1.4's optimizer over a flattened ContiguousParams buffer, whose
+gradient torch 2's `zero_grad(set_to_none=True)` throws away, so Adam skips every step while the
+log looks normal.
 """
 
 from __future__ import annotations

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+import pytest
+
 from reidlab.cli.doctor_command import add_doctor_command
 
 TINY_CONFIG = "configs/Synthetic/demo_R18_cpu.yml"
@@ -39,7 +41,7 @@ def test_healthy_config_passes_every_check_and_writes_nothing(tmp_path, monkeypa
     assert data["batches_per_epoch"] == 4
     assert checks["labels"]["numbers"]["max_target"] == 7 and checks["labels"]["numbers"]["classifier_outputs"] == 8
     init = checks["loss_at_init"]["numbers"]
-    assert abs(init["ce"] - init["ln_classes"]) < 0.2 * init["ln_classes"]
+    assert abs(init["ce"] - init["expected_ce"]) < 0.2 * init["expected_ce"] and init["expected_ce"] == pytest.approx(init["ln_classes"])
     overfit = checks["overfit"]["numbers"]
     assert overfit["final_loss"] <= 0.5 * overfit["initial_loss"] and len(overfit["losses"]) == 10
     assert "warmup skipped" in checks["overfit"]["note"]
