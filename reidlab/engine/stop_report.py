@@ -7,9 +7,10 @@ from pathlib import Path
 
 from reidlab.config import Config
 from reidlab.engine.stop_reasons import HEADLINES, Stop, StopReason
+from reidlab.modeling.chance import ChanceLevel
 
-CHANCE_MARGIN = 0.9  # CE above 90 % of ln(#ids) means the classifier is close to guessing
-MIN_EPOCHS_FOR_CHANCE = 3  # in the first epochs CE near ln(#ids) is normal
+CHANCE_MARGIN = 0.9  # CE above 90 % of chance (ln(#ids) for a Linear classifier, see ChanceLevel) means the classifier is close to guessing
+MIN_EPOCHS_FOR_CHANCE = 3  # in the first epochs CE near chance is normal
 
 
 def stopping_reason_text(stop: Stop, cfg: Config, info: dict, history: list[dict], run_dir: Path, resume_command: str) -> str:
@@ -32,7 +33,7 @@ def stopping_reason_text(stop: Stop, cfg: Config, info: dict, history: list[dict
         *_result_lines(info, run_dir),
         "",
         "FINAL LOSSES (last completed epoch)",
-        *_loss_lines(history, info.get("num_classes")),
+        *_loss_lines(cfg, history, info.get("num_classes")),
         "",
         "KEY HYPERPARAMETERS",
         *(f"  {name}: {value}" for name, value in info.get("hyperparameters", {}).items()),
@@ -55,15 +56,23 @@ def _result_lines(info: dict, run_dir: Path) -> list[str]:
     ]
 
 
-def _loss_lines(history: list[dict], num_classes: int | None) -> list[str]:
+def _loss_lines(cfg: Config, history: list[dict], num_classes: int | None) -> list[str]:
     if not history:
         return ["  No epoch completed."]
     last = history[-1]
     lines = [f"  {name}: {_fmt(last[name])}" for name in last if name.startswith("loss")]
-    ce = last.get("loss_ce")
-    if ce is not None and num_classes:
-        lines.append(f"  (cross-entropy at chance level would be ln({num_classes}) = {math.log(num_classes):.3f})")
+    chance = _chance_level(cfg, num_classes)
+    if last.get("loss_ce") is not None and chance is not None:
+        weight = cfg.MODEL.LOSSES.CE.SCALE
+        times = f"; loss_ce is the cross-entropy x MODEL.LOSSES.CE.SCALE {weight:g}" if weight != 1 else ""
+        lines.append(f"  (cross-entropy at chance level would be {chance.describe()}{times})")
     return lines
+
+
+def _chance_level(cfg: Config, num_classes: int | None) -> ChanceLevel | None:
+    """The chance CE of the run's classifier (MODEL.HEADS.NUM_CLASSES outputs when set, else one per training id)."""
+    outputs = cfg.MODEL.HEADS.NUM_CLASSES or num_classes
+    return ChanceLevel.of(cfg, outputs) if outputs else None
 
 
 def _fmt(value) -> str:
@@ -98,7 +107,7 @@ def next_steps(stop: Stop, cfg: Config, info: dict, history: list[dict], run_dir
         steps.append(f"Read the traceback at the end of {run_dir / 'log.txt'}; fix the cause, then resume: {resume_command}")
     else:
         steps.extend(_curve_advice(cfg, info, history))
-    steps.extend(_chance_level_advice(info, history))
+    steps.extend(_chance_level_advice(cfg, info, history))
     return steps
 
 
@@ -126,15 +135,16 @@ def _curve_advice(cfg: Config, info: dict, history: list[dict]) -> list[str]:
     return advice
 
 
-def _chance_level_advice(info: dict, history: list[dict]) -> list[str]:
-    num_classes = info.get("num_classes")
-    ce = history[-1].get("loss_ce") if history else None
-    if not num_classes or ce is None or not math.isfinite(ce) or len(history) < MIN_EPOCHS_FOR_CHANCE:
+def _chance_level_advice(cfg: Config, info: dict, history: list[dict]) -> list[str]:
+    chance = _chance_level(cfg, info.get("num_classes"))
+    weighted = history[-1].get("loss_ce") if history else None
+    weight = cfg.MODEL.LOSSES.CE.SCALE
+    if chance is None or weighted is None or not math.isfinite(weighted) or weight <= 0 or len(history) < MIN_EPOCHS_FOR_CHANCE:
         return []
-    chance = math.log(num_classes)
-    if ce < CHANCE_MARGIN * chance:
+    ce = weighted / weight
+    if ce < CHANCE_MARGIN * chance.value:
         return []
     return [
-        f"Cross-entropy {ce:.3f} is at chance level (ln({num_classes}) = {chance:.3f}): the classifier learned nothing. "
+        f"Cross-entropy {ce:.3f} is at chance level ({chance.describe()}): the classifier learned nothing. "
         "Check that the weights change (update_ratio_* in training_history.json), the learning rate, and the labels."
     ]

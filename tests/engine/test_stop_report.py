@@ -1,0 +1,43 @@
+"""STOPPING_REASON.txt's chance-level lines: ln(#ids) for a Linear classifier, the cosine layer's own value otherwise."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from reidlab.config import load_config
+from reidlab.engine.stop_reasons import Stop, StopReason
+from reidlab.engine.stop_report import stopping_reason_text
+from reidlab.modeling.chance import chance_cross_entropy
+
+SBS_LIKE = ["MODEL.HEADS.CLS_LAYER", "CircleSoftmax", "MODEL.HEADS.SCALE", "64", "MODEL.HEADS.MARGIN", "0.35", "MODEL.LOSSES.CE.EPSILON", "0.1"]
+
+
+def _text(overrides: list[str], ce: float, epochs: int = 5) -> str:
+    cfg = load_config(None, overrides)
+    history = [{"epoch": e, "loss": ce + 0.7, "loss_ce": ce, "loss_triplet": 0.7} for e in range(1, epochs + 1)]
+    info = {"num_classes": 751, "best": None, "hyperparameters": {}}
+    stop = Stop(StopReason.MAX_EPOCHS, "done", epochs)
+    return stopping_reason_text(stop, cfg, info, history, Path("run"), "reidlab train --resume")
+
+
+def test_a_linear_run_at_ln_ids_is_told_it_sits_at_chance():
+    text = _text([], 6.62)
+    assert f"(cross-entropy at chance level would be ln(751) = {math.log(751):.3f})" in text
+    assert "Cross-entropy 6.620 is at chance level (ln(751) = 6.621)" in text
+
+
+def test_a_cosine_classifier_run_names_its_own_chance_value():
+    chance = chance_cross_entropy("CircleSoftmax", 751, 64, 0.35, 0.1)
+    text = _text(SBS_LIKE, chance + 0.5)
+    assert f"cross-entropy at chance level would be {chance:.3f}, the CircleSoftmax CE at cosine 0 (SCALE 64, MARGIN 0.35, CE.EPSILON 0.1, 751 classes)" in text
+    assert f"Cross-entropy {chance + 0.5:.3f} is at chance level ({chance:.3f}, the CircleSoftmax" in text
+
+
+def test_a_cosine_classifier_at_ln_ids_has_learned_and_gets_no_chance_advice():
+    assert "is at chance level" not in _text(SBS_LIKE, math.log(751))
+
+
+def test_chance_is_judged_on_the_cross_entropy_without_its_weight():
+    text = _text(["MODEL.LOSSES.CE.SCALE", "2.0"], 2 * 6.62)
+    assert "Cross-entropy 6.620 is at chance level" in text and "loss_ce is the cross-entropy x MODEL.LOSSES.CE.SCALE 2" in text
