@@ -1,8 +1,8 @@
 """A fast-reid config.yaml made loadable by reidlab, saying exactly which keys had to go.
 
 fast-reid dumps its whole config, including keys reidlab does not have (KD, TEST.AQE,
-SOLVER.CLIP_GRADIENTS, ...) and keys reidlab runs only at their default (MODEL.FREEZE_LAYERS,
-INPUT.AUGMIX, ...). A key still at fast-reid's default changes nothing and is stripped silently;
+SOLVER.CLIP_GRADIENTS, ...) and keys reidlab runs only at their default (INPUT.AUGMIX,
+INPUT.RPT, ...). A key still at fast-reid's default changes nothing and is stripped silently;
 any other is dropped and named, so a remedy built on the copy says what it no longer tests.
 """
 
@@ -22,7 +22,6 @@ from .run_summary import flatten_config
 # fast-reid 1.x defaults of the keys reidlab does not have or runs only at its own default.
 FASTREID_DEFAULTS: dict[str, Any] = {
     "MODEL.QUEUE_SIZE": 8192,
-    "MODEL.FREEZE_LAYERS": [],
     "MODEL.BACKBONE.NORM": "BN",
     "MODEL.BACKBONE.WITH_IBN": False,
     "MODEL.BACKBONE.WITH_SE": False,
@@ -34,8 +33,6 @@ FASTREID_DEFAULTS: dict[str, Any] = {
     "MODEL.BACKBONE.ATT_DROP_RATE": 0.0,
     "MODEL.HEADS.NORM": "BN",
     "MODEL.HEADS.EMBEDDING_DIM": 0,
-    "MODEL.HEADS.MARGIN": 0.0,
-    "MODEL.HEADS.SCALE": 1,
     "MODEL.LOSSES.CE.ALPHA": 0.2,
     "MODEL.LOSSES.FL.ALPHA": 0.25,
     "MODEL.LOSSES.FL.GAMMA": 2,
@@ -69,7 +66,6 @@ FASTREID_DEFAULTS: dict[str, Any] = {
     "INPUT.RPT.PROB": 0.5,
     "DATASETS.COMBINEALL": False,
     "DATALOADER.SET_WEIGHT": [],
-    "SOLVER.FREEZE_ITERS": 0,
     "SOLVER.CLIP_GRADIENTS.ENABLED": False,
     "SOLVER.CLIP_GRADIENTS.CLIP_TYPE": "norm",
     "SOLVER.CLIP_GRADIENTS.CLIP_VALUE": 5.0,
