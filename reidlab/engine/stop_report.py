@@ -99,19 +99,23 @@ def next_steps(stop: Stop, cfg: Config, info: dict, history: list[dict], run_dir
         steps.append(f"Lengthen warmup: SOLVER.WARMUP_ITERS {max(solver.WARMUP_ITERS * 2, 500)}.")
         if solver.AMP.ENABLED:
             steps.append("If it diverges again, try SOLVER.AMP.ENABLED False to rule out fp16 overflow.")
-    elif reason in (StopReason.INTERRUPTED, StopReason.TIME_LIMIT, StopReason.PAUSED):
+    elif reason is StopReason.TIME_LIMIT:
+        more = solver.TIME_LIMIT_MINUTES * 2
+        steps.append(
+            f"Continue with more time (the limit counts the whole run, earlier sessions included; 0 means none): "
+            f"{resume_command} SOLVER.TIME_LIMIT_MINUTES {more:g}"
+        )
+    elif reason in (StopReason.INTERRUPTED, StopReason.PAUSED):
         steps.append(f"Continue where it stopped (from the last completed epoch): {resume_command}")
-        if reason is StopReason.TIME_LIMIT:
-            steps.append("Raise or clear SOLVER.TIME_LIMIT_MINUTES (0 = no limit) if the run needs more time.")
     elif reason is StopReason.ERROR:
         steps.append(f"Read the traceback at the end of {run_dir / 'log.txt'}; fix the cause, then resume: {resume_command}")
     else:
-        steps.extend(_curve_advice(cfg, info, history))
+        steps.extend(_curve_advice(cfg, info, history, reason))
     steps.extend(_chance_level_advice(cfg, info, history))
     return steps
 
 
-def _curve_advice(cfg: Config, info: dict, history: list[dict]) -> list[str]:
+def _curve_advice(cfg: Config, info: dict, history: list[dict], reason: StopReason) -> list[str]:
     evaluated = [r for r in history if r.get("mAP") is not None]
     best = info.get("best")
     if not evaluated or not best:
@@ -119,10 +123,8 @@ def _curve_advice(cfg: Config, info: dict, history: list[dict]) -> list[str]:
     advice = []
     last_epoch = evaluated[-1]["epoch"]
     if best["epoch"] == last_epoch and len(evaluated) > 1:
-        advice.append(
-            f"mAP was still rising at the last evaluation (epoch {last_epoch}): raise SOLVER.MAX_EPOCH "
-            f"(now {cfg.SOLVER.MAX_EPOCH}) or SOLVER.EARLY_STOP.PATIENCE (now {cfg.SOLVER.EARLY_STOP.PATIENCE})."
-        )
+        patience = "" if reason is StopReason.MAX_EPOCHS else f" or SOLVER.EARLY_STOP.PATIENCE (now {cfg.SOLVER.EARLY_STOP.PATIENCE})"
+        advice.append(f"mAP was still rising at the last evaluation (epoch {last_epoch}): raise SOLVER.MAX_EPOCH (now {cfg.SOLVER.MAX_EPOCH}){patience}.")
     else:
         advice.append(f"mAP peaked at epoch {best['epoch']} ({best['mAP']:.4f}); use best_model.pth, not model_final.pth.")
     if cfg.SOLVER.SCHED == "MultiStepLR":

@@ -2,6 +2,8 @@
 
 import os
 import pickle
+import stat
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +24,15 @@ def test_atomic_write_replaces_and_leaves_no_temp_files(tmp_path):
     write_text_atomic(target, "new")
     assert target.read_text() == "new"
     assert [p.name for p in target.parent.iterdir()] == ["file.txt"]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX file modes")
+def test_atomic_writes_get_the_mode_a_plain_open_would_give(tmp_path):
+    """mkstemp's 0600 would hide runs on a shared server from everyone but their owner."""
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    atomic = write_text_atomic(tmp_path / "atomic.txt", "x")
+    assert stat.S_IMODE(atomic.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
 
 
 def test_atomic_write_keeps_old_file_when_serialisation_fails(tmp_path):

@@ -41,3 +41,15 @@ def test_a_cosine_classifier_at_ln_ids_has_learned_and_gets_no_chance_advice():
 def test_chance_is_judged_on_the_cross_entropy_without_its_weight():
     text = _text(["MODEL.LOSSES.CE.SCALE", "2.0"], 2 * 6.62)
     assert "Cross-entropy 6.620 is at chance level" in text and "loss_ce is the cross-entropy x MODEL.LOSSES.CE.SCALE 2" in text
+
+
+def _rising(reason: StopReason) -> str:
+    cfg = load_config(None, ["SOLVER.MAX_EPOCH", "4"])
+    history = [{"epoch": e, "loss": 3.0, "loss_ce": 2.0, "loss_triplet": 1.0, "mAP": 0.1 * e} for e in range(1, 5)]
+    info = {"num_classes": 751, "best": {"epoch": 4, "mAP": 0.4, "rank1": 0.5, "rank5": 0.6, "rank10": 0.7, "mINP": 0.2}, "hyperparameters": {}}
+    return stopping_reason_text(Stop(reason, "done", 4), cfg, info, history, Path("run"), "reidlab train --resume")
+
+
+def test_rising_map_advice_names_patience_only_when_patience_ended_the_run():
+    assert "raise SOLVER.MAX_EPOCH (now 4)." in _rising(StopReason.MAX_EPOCHS)
+    assert "raise SOLVER.MAX_EPOCH (now 4) or SOLVER.EARLY_STOP.PATIENCE (now 10)." in _rising(StopReason.PATIENCE_EXHAUSTED)

@@ -117,7 +117,7 @@ def test_time_limit(tmp_path, tiny_overrides):
     result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run", {"SOLVER.TIME_LIMIT_MINUTES": 1e-6}))
     assert result.stop.reason.value == "time_limit" and result.exit_code == 0
     text = (tmp_path / "run" / "STOPPING_REASON.txt").read_text()
-    assert "--resume" in text and "SOLVER.TIME_LIMIT_MINUTES" in text
+    assert "--resume SOLVER.TIME_LIMIT_MINUTES 2e-06" in text, "a plain --resume would stop at once: the limit counts earlier sessions"
 
 
 def test_an_existing_run_is_never_overwritten(tmp_path, tiny_overrides):
