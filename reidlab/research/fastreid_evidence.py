@@ -2,7 +2,7 @@
 
 fast-reid logs iterations, not epochs. The iterations per epoch are fast-reid's own rule,
 len(train set) // SOLVER.IMS_PER_BATCH, when log.txt gives the training set's size; otherwise they
-are inferred from the evaluation schedule (`fastreid_runs`). The per-iteration lines are kept
+are inferred from the evaluation schedule (`fastreid_runs.iterations_per_epoch`, which compare uses too). The per-iteration lines are kept
 as they are (chance level and a flat curve are read there) and also averaged into epoch records
 for the detectors that think in epochs.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .fastreid_log import FastreidLog, read_fastreid_log
-from .fastreid_runs import FASTREID_METRICS_FILE, _evaluation, _iterations_per_epoch, _metric_prefix, _read_metric_lines
+from .fastreid_runs import FASTREID_METRICS_FILE, _evaluation, _metric_prefix, _read_metric_lines, iterations_per_epoch
 from .run_summary import RunSummary, finite_float, whole_number
 
 # fast-reid's per-iteration names -> the names of our training_history.json.
@@ -47,11 +47,7 @@ def read_fastreid_evidence(folder: Path, flat_config: dict[str, Any], label: str
     tests = flat_config.get("DATASETS.TESTS")
     prefix = _metric_prefix(lines, [str(t) for t in tests] if isinstance(tests, (list, tuple)) else [])
     evaluations = [_evaluation(line, prefix) for line in lines if finite_float(line.get(prefix + "mAP")) is not None]
-    batch = whole_number(flat_config.get("SOLVER.IMS_PER_BATCH"))
-    if log.train_images and batch:
-        ipe: float | None = max(log.train_images // batch, 1)
-    else:
-        ipe = _iterations_per_epoch(evaluations, flat_config)
+    ipe, _ = iterations_per_epoch(log.train_images, evaluations, flat_config)
     if ipe is None:
         problems.append("epochs unknown (no training-set size in log.txt and no evaluation to infer them from), so no per-epoch history")
     num_classes = log.train_ids or log.auto_num_classes or whole_number(flat_config.get("MODEL.HEADS.NUM_CLASSES")) or None

@@ -1,11 +1,12 @@
 """Read a fast-reid output folder (metrics.json as JSON lines, config.yaml) so it ranks beside ours.
 
 fast-reid records iterations, not epochs, and evaluation metrics as percentages (``Rank-1``,
-``mAP``, ``mINP``; prefixed ``<Dataset>/`` when there are several test sets). Epochs are
-inferred from its evaluation schedule: the first evaluation happens after epoch
-``TEST.EVAL_PERIOD`` (or at the end, when ``SOLVER.MAX_EPOCH`` is shorter), which gives the
-iterations per epoch. Inferred epochs are marked approximate; without that schedule the
-epoch is reported as unknown. fast-reid keeps no per-query results, so these runs get no
+``mAP``, ``mINP``; prefixed ``<Dataset>/`` when there are several test sets). The iterations
+per epoch are fast-reid's own rule, len(train set) // ``SOLVER.IMS_PER_BATCH``, when log.txt
+gives the training set's size (`iterations_per_epoch`, shared with `diagnose`). Otherwise they
+are inferred from the evaluation schedule: the first evaluation happens after epoch
+``TEST.EVAL_PERIOD`` (or at the end, when ``SOLVER.MAX_EPOCH`` is shorter). Epochs inferred
+from the schedule are marked approximate; without either the epoch is reported as unknown. fast-reid keeps no per-query results, so these runs get no
 confidence interval and no paired test.
 """
 
@@ -14,7 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-
+from .fastreid_log import read_fastreid_log
 from .run_summary import (
     FINISHED,
     SOURCE_FASTREID,
@@ -55,9 +56,11 @@ def read_fastreid_run(path: Path, label: str) -> RunSummary:
     evaluations = [_evaluation(line, prefix) for line in lines if finite_float(line.get(prefix + "mAP")) is not None]
     run.test_set = prefix.rstrip("/") or (str(tests[0]) if isinstance(tests, (list, tuple)) and tests else None)
 
-    iters_per_epoch = _iterations_per_epoch(evaluations, flat)
+    iters_per_epoch, approximate = iterations_per_epoch(read_fastreid_log(path).train_images, evaluations, flat)
     if iters_per_epoch is None:
-        run.problems.append("epochs unknown: fast-reid records iterations, and its evaluation schedule could not be read")
+        run.problems.append(
+            "epochs unknown: fast-reid records iterations, and neither log.txt's training-set size nor its evaluation schedule could be read"
+        )
 
     def epoch_of(iteration: int | None) -> int | None:
         if iters_per_epoch is None or iteration is None:
@@ -66,7 +69,7 @@ def read_fastreid_run(path: Path, label: str) -> RunSummary:
 
     iterations = [it for it in (whole_number(line.get("iteration")) for line in lines) if it is not None]
     run.epochs_run = epoch_of(max(iterations)) if iterations else None
-    run.epochs_are_approximate = run.epochs_run is not None
+    run.epochs_are_approximate = run.epochs_run is not None and approximate
     if evaluations:
         best = max(evaluations, key=lambda e: (e["mAP"], -(e["iteration"] or 0)))
         run.best = BestResult(
@@ -76,7 +79,7 @@ def read_fastreid_run(path: Path, label: str) -> RunSummary:
             rank10=best.get("rank10"),
             mINP=best.get("mINP"),
             epoch=epoch_of(best["iteration"]),
-            epoch_is_approximate=True,
+            epoch_is_approximate=approximate,
         )
     run.map_curve = [(epoch_of(e["iteration"]), e["mAP"]) for e in evaluations if epoch_of(e["iteration"]) is not None]
     run.loss_curve = _loss_curve(lines, iters_per_epoch)
@@ -137,7 +140,19 @@ def _evaluation(line: dict, prefix: str) -> dict:
     return out
 
 
-def _iterations_per_epoch(evaluations: list[dict], flat: dict) -> float | None:
+def iterations_per_epoch(train_images: int | None, evaluations: list[dict], flat: dict) -> tuple[float | None, bool]:
+    """(iterations per epoch, whether approximate) of a fast-reid run; (None, True) when unknown.
+
+    Exact by fast-reid's rule, len(train set) // SOLVER.IMS_PER_BATCH (at least 1), when the
+    training set's size is known (log.txt's data-set table); else inferred from the evaluation schedule.
+    """
+    batch = whole_number(flat.get("SOLVER.IMS_PER_BATCH"))
+    if train_images and batch and batch > 0:
+        return max(train_images // batch, 1), False
+    return _schedule_iterations_per_epoch(evaluations, flat), True
+
+
+def _schedule_iterations_per_epoch(evaluations: list[dict], flat: dict) -> float | None:
     """From the first evaluation: it happens after epoch min(TEST.EVAL_PERIOD, SOLVER.MAX_EPOCH)."""
     period = whole_number(flat.get("TEST.EVAL_PERIOD"))
     max_epoch = whole_number(flat.get("SOLVER.MAX_EPOCH"))
@@ -149,7 +164,7 @@ def _iterations_per_epoch(evaluations: list[dict], flat: dict) -> float | None:
 
 
 def _loss_curve(lines: list[dict], iters_per_epoch: float | None) -> list[tuple[float, float]]:
-    """Training loss against (fractional, approximate) epoch; empty when epochs are unknown."""
+    """Training loss against (fractional) epoch; empty when epochs are unknown."""
     if iters_per_epoch is None:
         return []
     curve = []

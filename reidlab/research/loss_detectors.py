@@ -10,6 +10,7 @@ from .chance_level import chance_evidence, is_chance_ce, is_learning_accuracy, r
 from .findings import Finding, Severity
 from .remedies import Remedy, round_lr
 from .run_evidence import RunEvidence
+from .run_summary import SOURCE_FASTREID
 from .weights_standstill import flat_curve_standstill
 
 RECENT_EPOCHS = 3  # "the last epochs": the mean over this many
@@ -61,9 +62,19 @@ def ce_at_chance(run: RunEvidence) -> Finding | None:
         evidence,
         cause="The classifier predicts no better than guessing among the identities, so it is learning nothing. " + " ".join(checks),
         fix="Check, in this order: the label relabelling (pids mapped to 0..#ids-1, the same for every image of a person), "
-        "the learning rate, frozen layers (update_ratio_* in training_history.json), and warmup against iterations per epoch. " + smoothing,
+        f"the learning rate, frozen layers ({_frozen_layers_check(run)}), and warmup against iterations per epoch. " + smoothing,
         remedies=remedies,
     )
+
+
+def _frozen_layers_check(run: RunEvidence) -> str:
+    """Where this run's user can see whether the weights move: fast-reid writes no update ratios."""
+    if run.source == SOURCE_FASTREID:
+        return (
+            "fast-reid records no weight updates: compare the weights in two of its checkpoints model_XXXX.pth, "
+            "or run `reidlab doctor --config-file <your config.yaml>`"
+        )
+    return "update_ratio_* in training_history.json"
 
 
 def _chance_checks(run: RunEvidence, evidence: dict) -> tuple[list[str], list[Remedy]]:

@@ -14,9 +14,11 @@ from rich.console import Console
 from reidlab.research.compare import CompareError, compare_main, compare_runs
 from reidlab.research.fastreid_runs import read_fastreid_run
 from reidlab.research.reidlab_runs import read_reidlab_run
+from reidlab.research.run_evidence import read_run_evidence
 from reidlab.research.selection import StatisticsSettings
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fastreid_fixtures import MARKET_IMAGES, fastreid_config, write_fastreid_folder  # noqa: E402
 from run_fixtures import run_quality, write_fastreid_run, write_reidlab_run  # noqa: E402
 
 FAST = StatisticsSettings(n_resamples=200, n_paired_resamples=400)
@@ -171,6 +173,37 @@ def test_fast_reid_reader_converts_percentages_and_infers_epochs(tmp_path):
     assert run.hyperparameters["SOLVER.IMS_PER_BATCH"] == 64 and run.hyperparameters["MODEL.BACKBONE.DEPTH"] == "50x"
     assert "OUTPUT_DIR" not in run.hyperparameters
     assert run.per_query is None and run.best_model_path == run_dir / "model_best.pth"
+
+
+def _fastreid_folder(folder: Path, *, epochs: int, eval_period: int, max_epoch: int, write_log: bool = True) -> Path:
+    config = fastreid_config({"TEST.EVAL_PERIOD": eval_period, "SOLVER.MAX_EPOCH": max_epoch})
+    return write_fastreid_folder(
+        folder, epochs=epochs, config=config, write_log=write_log,
+        loss_cls=lambda i: 6.0 - i / 1000, loss_triplet=lambda i: 1.0, cls_accuracy=lambda i: 0.5, mAP=lambda i: 40.0 + i / 100,
+    )
+
+
+def test_fast_reid_epochs_come_from_the_logs_training_set_as_in_diagnose(tmp_path):
+    """len(train set) // IMS_PER_BATCH from log.txt gives exact epochs, the same as diagnose's; without log.txt they are approximate."""
+    ipe = MARKET_IMAGES // 64  # 202 iterations per epoch, as fast-reid computes it
+    run_dir = _fastreid_folder(tmp_path / "logged", epochs=5, eval_period=2, max_epoch=5)
+    run = read_fastreid_run(run_dir, "logged")
+    assert read_run_evidence(run_dir).iters_per_epoch == ipe
+    assert run.epochs_run == 5 and not run.epochs_are_approximate and run.state == "finished"
+    assert run.best.epoch == 5 and not run.best.epoch_is_approximate
+    assert [epoch for epoch, _ in run.map_curve] == [2, 4, 5]
+    assert run.loss_curve[-1][0] == pytest.approx(1000 / ipe)  # the last training line, iteration 999
+    assert not any("epochs unknown" in p for p in run.problems)
+
+    # stopped before its first evaluation: the schedule says nothing, log.txt still does
+    early = read_fastreid_run(_fastreid_folder(tmp_path / "early", epochs=3, eval_period=10, max_epoch=20), "early")
+    assert early.best is None and early.epochs_run == 3 and not early.epochs_are_approximate
+
+    unlogged = read_fastreid_run(_fastreid_folder(tmp_path / "unlogged", epochs=5, eval_period=2, max_epoch=5, write_log=False), "unlogged")
+    assert unlogged.epochs_run == 5 and unlogged.epochs_are_approximate and unlogged.best.epoch_is_approximate
+
+    text = (quiet_compare([run_dir, tmp_path / "unlogged"]).output_dir / "BEST_MODEL_SELECTION.txt").read_text(encoding="utf-8")
+    assert "~5" in text and "logged" in text
 
 
 def test_fast_reid_with_several_test_sets_reads_the_first_one(tmp_path):

@@ -85,6 +85,8 @@ def test_fastreid_on_torch_2_with_ce_flat_at_chance_is_the_zero_grad_bug(tmp_pat
     assert "ContiguousParams" in top.cause and "Known causes" in top.cause
     assert "ce_at_chance" in [f.code for f in findings]
     assert "weights appear not to move" in next(f for f in findings if f.code == "ce_at_chance").cause
+    chance = next(f for f in findings if f.code == "ce_at_chance")
+    assert "model_XXXX.pth" in chance.fix and "reidlab doctor --config-file" in chance.fix and "training_history.json" not in chance.fix
 
 
 def test_flat_ce_on_torch_1_names_the_weights_but_not_the_zero_grad_bug(tmp_path):

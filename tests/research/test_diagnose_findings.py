@@ -108,6 +108,7 @@ def test_the_seeds_plateau_is_chance_level_cross_entropy(tmp_path):
     assert top.evidence["mean_ce_last_epochs"] == pytest.approx(6.7) and top.evidence["training_ids"] == 751
     assert top.cause and "relabelling" in top.fix and "warmup" in top.fix
     assert "6.7" in top.title and "6.62" in top.title
+    assert "update_ratio_* in training_history.json" in top.fix and "model_XXXX.pth" not in top.fix
 
 
 def test_chance_level_is_judged_on_ce_without_its_weight(tmp_path):
