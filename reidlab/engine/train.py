@@ -23,7 +23,7 @@ from reidlab.engine.model_info import device_description, hyperparameters, now_i
 from reidlab.engine.run_dir import MODEL_INFO_FILE, RunDirectory, RunDirError, resolve_run_dir
 from reidlab.engine.stop_reasons import Stop, StopReason
 from reidlab.engine.stop_report import stopping_reason_text
-from reidlab.engine.trainer import Hooks, Trainer
+from reidlab.engine.trainer import Hooks, Trainer, evaluation_epochs
 from reidlab.modeling import build_model
 
 EXIT_INTERRUPTED = 130
@@ -214,6 +214,12 @@ def _log_header(log, cfg: Config, run: RunDirectory, train_data, test_sets, devi
         "model ResNet%s, %d identities, %d iterations per epoch, up to %d epochs",
         cfg.MODEL.BACKBONE.DEPTH.rstrip("x"), train_data.num_classes, trainer.iters_per_epoch, cfg.SOLVER.MAX_EPOCH,
     )
+    evaluations, stop = len(evaluation_epochs(cfg)), cfg.SOLVER.EARLY_STOP
+    if stop.ENABLED and evaluations <= stop.PATIENCE:  # the first evaluation sets the best; PATIENCE more must follow
+        log.warning(
+            "warning: early stopping cannot end this run: %d evaluations (SOLVER.MAX_EPOCH %d, TEST.EVAL_PERIOD %d) but SOLVER.EARLY_STOP.PATIENCE %d; "
+            "lower TEST.EVAL_PERIOD or the patience", evaluations, cfg.SOLVER.MAX_EPOCH, cfg.TEST.EVAL_PERIOD, stop.PATIENCE,
+        )
     if trainer.frozen and cfg.SOLVER.FREEZE_ITERS > trainer.state.iteration:
         log.info("MODEL.FREEZE_LAYERS %s frozen for the first %d iterations (SOLVER.FREEZE_ITERS)", trainer.frozen.names, cfg.SOLVER.FREEZE_ITERS)
     if checkpoint is not None:

@@ -38,6 +38,11 @@ def is_evaluation_epoch(cfg: Config, epoch: int) -> bool:
     return epoch % cfg.TEST.EVAL_PERIOD == 0 or epoch == cfg.SOLVER.MAX_EPOCH
 
 
+def evaluation_epochs(cfg: Config) -> list[int]:
+    """Epochs the Trainer evaluates, in order."""
+    return [e for e in range(1, cfg.SOLVER.MAX_EPOCH + 1) if is_evaluation_epoch(cfg, e)]
+
+
 class _Interrupted(Exception):
     pass
 

@@ -17,7 +17,7 @@ import torch
 from reidlab.config import Config
 from reidlab.data import TestBatch, TrainBatch
 from reidlab.engine.inference import model_features
-from reidlab.engine.trainer import Trainer, is_evaluation_epoch
+from reidlab.engine.trainer import Trainer, evaluation_epochs
 from reidlab.research.doctor_report import CheckResult, Status
 
 NAME, TITLE = "speed_eta", "speed and ETA"
@@ -45,11 +45,6 @@ class RunTimeEstimate:
     @property
     def full_seconds(self) -> float:
         return self.seconds_until(self.max_epoch)
-
-
-def evaluation_epochs(cfg: Config) -> list[int]:
-    """Epochs the Trainer evaluates: every TEST.EVAL_PERIOD epochs, and always the last."""
-    return [e for e in range(1, cfg.SOLVER.MAX_EPOCH + 1) if is_evaluation_epoch(cfg, e)]
 
 
 def earliest_stop_epoch(cfg: Config) -> int:

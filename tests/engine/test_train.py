@@ -202,3 +202,12 @@ def test_freeze_layers_hold_the_backbone_still_for_freeze_iters(tmp_path, tiny_o
     log = (tmp_path / "run" / "log.txt").read_text()
     assert "MODEL.FREEZE_LAYERS ['backbone'] frozen for the first 4 iterations" in log
     assert "MODEL.FREEZE_LAYERS ['backbone'] train from iteration 5 on" in log
+
+
+def test_a_patience_that_cannot_fire_is_warned_about_at_the_start(tmp_path, tiny_overrides):
+    """fast-reid's bag of tricks evaluates 4 times in 120 epochs: a patience of 10 evaluations could never end it."""
+    train(CONFIG, overrides=tiny_overrides(tmp_path / "run", {"SOLVER.EARLY_STOP.PATIENCE": 2}))
+    log = (tmp_path / "run" / "log.txt").read_text()
+    assert "early stopping cannot end this run: 2 evaluations (SOLVER.MAX_EPOCH 2, TEST.EVAL_PERIOD 1) but SOLVER.EARLY_STOP.PATIENCE 2" in log
+    train(CONFIG, overrides=tiny_overrides(tmp_path / "fine", {"SOLVER.EARLY_STOP.PATIENCE": 1}))
+    assert "early stopping cannot end this run" not in (tmp_path / "fine" / "log.txt").read_text()
