@@ -110,7 +110,7 @@ class Trainer:
         every_param = param_groups_spec(model, trainable_only=False)  # frozen layers must show as unchanged
         self.param_groups = {kind: [s.param for s in every_param if s.kind == kind] for kind in ("backbone", "head")}
         self.trainable = [p for p in model.parameters() if p.requires_grad]
-        self.frozen = FrozenLayers(model, cfg.MODEL.FREEZE_LAYERS) if cfg.SOLVER.FREEZE_ITERS else FrozenLayers(model, [])
+        self.frozen = FrozenLayers(model, cfg.MODEL.FREEZE_LAYERS if cfg.SOLVER.FREEZE_ITERS else [])
         self.session_start = time.monotonic()
         self.elapsed_at_session_start = 0.0
 
