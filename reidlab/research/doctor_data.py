@@ -13,10 +13,10 @@ from typing import Any
 
 from reidlab.config import Config
 from reidlab.data import DatasetError, TrainData, build_train_data, read_dataset, relabel_train
+from reidlab.research.batch_rules import uses_identity_sampler
 from reidlab.research.doctor_report import CheckResult, Status
 
 NAME, TITLE = "dataset", "data set"
-IDENTITY_SAMPLERS = ("NaiveIdentitySampler", "BalancedIdentitySampler")
 
 
 @dataclass
@@ -53,7 +53,7 @@ def read_facts(cfg: Config) -> DatasetFacts:
 def batch_numbers(cfg: Config) -> dict[str, Any]:
     """IMS_PER_BATCH, K and P as the sampler reads them (P only for the identity samplers)."""
     batch, k = cfg.SOLVER.IMS_PER_BATCH, cfg.DATALOADER.NUM_INSTANCE
-    identity = cfg.DATALOADER.SAMPLER_TRAIN in IDENTITY_SAMPLERS
+    identity = uses_identity_sampler(cfg.DATALOADER.SAMPLER_TRAIN)
     return {
         "sampler": cfg.DATALOADER.SAMPLER_TRAIN,
         "ims_per_batch": batch,

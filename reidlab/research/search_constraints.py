@@ -13,17 +13,17 @@ from typing import Any
 
 from reidlab.config import Config
 
+from .batch_rules import pk_layout, uses_identity_sampler
 from .search_errors import SearchError
 from .search_space import SearchParam, SearchSpace, config_value
 
-IDENTITY_SAMPLERS = {"NaiveIdentitySampler", "BalancedIdentitySampler"}
 BATCH_KEYS = ("SOLVER.IMS_PER_BATCH", "DATALOADER.NUM_INSTANCE", "DATALOADER.SAMPLER_TRAIN")
 MAX_LISTED_VALUES = 10_000
 
 
 def batch_problem(batch: int, instances: int, sampler: str) -> str | None:
     """Why an identity sampler cannot draw this batch (P identities x K instances), or None."""
-    if sampler in IDENTITY_SAMPLERS and batch % instances:
+    if uses_identity_sampler(sampler) and pk_layout(batch, instances) is None:
         return (
             f"SOLVER.IMS_PER_BATCH {batch} is not divisible by DATALOADER.NUM_INSTANCE {instances} "
             f"(the {sampler} draws P identities x NUM_INSTANCE images)"
