@@ -39,7 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reidlab", description="Train, diagnose, compare and deploy person re-identification models.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    train = commands.add_parser("train", help="train from a fast-reid YAML config", description="Train from a fast-reid YAML config into logs/<dataset>/<run-name>/.")
+    train = commands.add_parser("train", help="train from a fast-reid YAML config", description="Train from a fast-reid YAML config into logs/<dataset>/<run-name>/. On several GPUs: torchrun --nproc_per_node=N -m reidlab train ... (SOLVER.IMS_PER_BATCH is the global batch).")
     train.add_argument("--config-file", required=True, metavar="FILE", help="fast-reid style YAML config (configs/... also finds the shipped ones)")
     train.add_argument("--run-name", metavar="NAME", help="run folder name under the data set's log folder (default: OUTPUT_DIR or the config's name)")
     train.add_argument("--resume", action="store_true", help="continue the run from its last_checkpoint.pth")

@@ -99,13 +99,13 @@ def train(
 
 @contextmanager
 def _run_log(run: RunDirectory, processes: Processes) -> Iterator[logging.Logger]:
-    """Rank 0 logs to the console and log.txt; other ranks show warnings only, so the console shows each line once."""
+    """Rank 0 logs to the console and log.txt; other ranks only their errors, so the console shows each line once."""
     if processes.is_main:
         with log_to_console_and_file(run.log_file) as log:
             yield log
         return
     log = get_logger()
-    log.setLevel(logging.WARNING)
+    log.setLevel(logging.ERROR)  # every rank meets the same warnings; rank 0 shows them
     yield log
 
 
