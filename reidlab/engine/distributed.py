@@ -132,8 +132,7 @@ class Processes:
         synced = sync_bn_parts(cfg)
         if synced and self.device.type != "cuda":
             raise ConfigError(f"{' / '.join(synced.values())} syncBN needs CUDA (torch's SyncBatchNorm has no CPU kernel); use BN on the CPU")
-        for part in synced:  # the part's BatchNorm layers become SyncBatchNorm, sharing their parameters and statistics
-            setattr(model, part, nn.SyncBatchNorm.convert_sync_batchnorm(getattr(model, part)))
+        convert_to_sync_bn(model, synced)
         device_ids = [self.device.index] if self.device.type == "cuda" else None
         return nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
 
@@ -164,6 +163,12 @@ class _GatherWithGradient(torch.autograd.Function):
         grad = grad.contiguous().clone()
         dist.all_reduce(grad)  # every rank's loss saw these rows; DDP then averages the parameter gradients
         return grad[ctx.rows]
+
+
+def convert_to_sync_bn(model: nn.Module, parts) -> None:
+    """The named parts' BatchNorm layers become SyncBatchNorm, sharing their parameters and statistics."""
+    for part in parts:
+        setattr(model, part, nn.SyncBatchNorm.convert_sync_batchnorm(getattr(model, part)))
 
 
 def sync_bn_parts(cfg: Config) -> dict[str, str]:

@@ -134,3 +134,21 @@ def test_sync_bn_on_the_cpu_is_a_clear_error_and_a_no_op_in_one_process():
     assert SINGLE_PROCESS.wrap(model, cfg) is model  # one process: SyncBN would equal BN
     with pytest.raises(ConfigError, match="MODEL.BACKBONE.NORM syncBN needs CUDA"):
         Processes(rank=0, world_size=2).wrap(model, cfg)
+
+
+def test_sync_bn_converts_only_the_part_whose_key_asks_and_keeps_its_weights(tiny_overrides, tmp_path):
+    """The conversion itself runs on the CPU (only SyncBatchNorm's forward needs CUDA)."""
+    from reidlab.config import load_config
+    from reidlab.engine.distributed import convert_to_sync_bn, sync_bn_parts
+    from reidlab.modeling import build_model
+
+    cfg = load_config(CONFIG, tiny_overrides(tmp_path, {"MODEL.BACKBONE.NORM": "syncBN"}))
+    model = build_model(cfg, 8)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    parts = sync_bn_parts(cfg)
+    assert parts == {"backbone": "MODEL.BACKBONE.NORM"}
+    convert_to_sync_bn(model, parts)
+    kinds = lambda module: {type(m).__name__ for m in module.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)}
+    assert kinds(model.backbone) == {"SyncBatchNorm"} and kinds(model.head) == {"BatchNorm1d"}
+    after = model.state_dict()
+    assert after.keys() == before.keys() and all(torch.equal(before[k], after[k]) for k in before), "checkpoints stay interchangeable"
