@@ -7,15 +7,20 @@ import json
 import warnings
 
 import numpy as np
-import onnxruntime
 import pytest
 import torch
+
+try:
+    import onnxruntime
+except ImportError:  # the optional onnx extra; the other formats are still tested
+    onnxruntime = None
 
 import reidlab.deploy.export as export_module
 from reidlab.deploy import DeployError, ExportCheckError, export_model
 from reidlab.deploy.export import random_images
 
 
+@pytest.mark.skipif(onnxruntime is None, reason="needs the onnx extra (onnx, onnxruntime)")
 def test_onnx_export_matches_pytorch_at_any_batch_size(trained_run, model, tmp_path):
     result = export_model(trained_run, "onnx", tmp_path / "model.onnx")
     assert result.path.is_file() and result.checked_with == "onnxruntime"
