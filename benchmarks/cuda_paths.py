@@ -29,6 +29,7 @@ from reidlab.engine.run_dir import RunDirectory
 from reidlab.engine.train import train
 from reidlab.engine.trainer import Trainer
 from reidlab.modeling import build_model
+from train_speed import endless_batches  # a sibling script: benchmarks/ is on sys.path when this one runs
 
 CONFIG = "configs/Market1501/bagtricks_R50.yml"
 
@@ -61,7 +62,7 @@ def training_speed(data_root: Path, out: Path, amp: bool, iters: int) -> float:
     device = torch.device("cuda")
     trainer = Trainer(cfg, RunDirectory(out), build_model(cfg, train_data.num_classes).to(device), train_data, build_test_data(cfg), device)
     trainer.train_model.train()
-    batches = iter(_endless(train_data.loader))
+    batches = endless_batches(train_data.loader)
 
     def steps(n: int) -> None:
         for _ in range(n):
@@ -74,14 +75,6 @@ def training_speed(data_root: Path, out: Path, amp: bool, iters: int) -> float:
     steps(iters)
     torch.cuda.synchronize()
     return cfg.SOLVER.IMS_PER_BATCH * iters / (time.perf_counter() - start)
-
-
-def _endless(loader):
-    epoch = 1
-    while True:
-        loader.set_epoch(epoch)
-        yield from loader
-        epoch += 1
 
 
 def main() -> int:
