@@ -17,6 +17,7 @@ from torch.utils.data import DataLoader, Dataset
 
 from reidlab.data.batches import TestBatch, TrainBatch
 from reidlab.data.decoding import load_image
+from reidlab.data.errors import DatasetError
 from reidlab.data.intra_op import one_intra_op_thread
 from reidlab.data.randomness import augment_generator
 from reidlab.data.sampler import EpochBatchSampler
@@ -150,7 +151,7 @@ def rank_rows(num_images: int, rank: int, world_size: int) -> tuple[int, int]:
     if world_size < 1 or not 0 <= rank < world_size:
         raise ValueError(f"rank {rank} is outside 0..world_size-1 (world_size {world_size})")
     if num_images < world_size:
-        raise ValueError(f"{num_images} evaluation images cannot be shared by {world_size} processes")
+        raise DatasetError(f"{num_images} evaluation images cannot be shared by {world_size} processes; start fewer processes (torchrun --nproc_per_node)")
     return rank * num_images // world_size, (rank + 1) * num_images // world_size
 
 
@@ -208,7 +209,8 @@ class StreamingTestLoader:
         multiprocessing_context: Any = None,
         ranges: list[tuple[int, int]] | None = None,
     ) -> None:
-        self.arguments = (paths, pids, camids, size, batch_size, num_workers, multiprocessing_context)
+        self.paths, self.batch_size = list(paths), batch_size
+        self.arguments = (paths, pids, camids, size, batch_size, num_workers, multiprocessing_context)  # to build a shard alike
         self.ranges = batch_ranges(0, len(paths), batch_size) if ranges is None else ranges
         self.data_loader = DataLoader(
             DecodeTestBatches(paths, pids, camids, size),
@@ -227,5 +229,5 @@ class StreamingTestLoader:
 
     def shard(self, rank: int, world_size: int) -> "StreamingTestLoader":
         """The batches rank `rank` of `world_size` evaluates."""
-        paths, batch_size = self.arguments[0], self.arguments[4]
-        return StreamingTestLoader(*self.arguments, ranges=batch_ranges(*rank_rows(len(paths), rank, world_size), batch_size))
+        ranges = batch_ranges(*rank_rows(len(self.paths), rank, world_size), self.batch_size)
+        return StreamingTestLoader(*self.arguments, ranges=ranges)

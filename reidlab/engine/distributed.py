@@ -60,10 +60,10 @@ class Processes:
 
     def mean(self, values: dict[str, torch.Tensor | float]) -> dict[str, float]:
         """Each value averaged over the ranks (every rank sees batches of the same size)."""
-        names = list(values)
-        stacked = torch.stack([torch.as_tensor(values[n], dtype=torch.float64).detach().to(self.device).reshape(()) for n in names]) if names else None
-        if stacked is None:
+        if not values:
             return {}
+        names = list(values)
+        stacked = torch.stack([torch.as_tensor(values[n], dtype=torch.float64).detach().to(self.device).reshape(()) for n in names])
         if self.enabled:
             dist.all_reduce(stacked, op=dist.ReduceOp.SUM)
             stacked /= self.world_size
@@ -186,6 +186,8 @@ def start_processes(device_name: str) -> tuple[Processes, torch.device]:
     world_size = int(os.environ.get("WORLD_SIZE", "1"))
     if world_size <= 1:
         return SINGLE_PROCESS, select_device(device_name)
+    if "RANK" not in os.environ:
+        raise ConfigError(f"WORLD_SIZE is {world_size} but RANK is not set: launch several processes with torchrun, or unset WORLD_SIZE")
     rank, local_rank = int(os.environ["RANK"]), int(os.environ.get("LOCAL_RANK", "0"))
     if device_name.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"MODEL.DEVICE {device_name}: CUDA is not available on this machine; use MODEL.DEVICE cpu (or auto)")

@@ -60,7 +60,8 @@ def test_rank_shares_concatenate_to_the_whole_loader_in_order(synthetic_root, ma
 
 
 def test_more_processes_than_test_images_is_a_clear_error():
+    from reidlab.data import DatasetError
     from reidlab.data.loaders import rank_rows
 
-    with pytest.raises(ValueError, match="3 evaluation images cannot be shared by 4 processes"):
+    with pytest.raises(DatasetError, match="3 evaluation images cannot be shared by 4 processes; start fewer processes"):
         rank_rows(3, 0, 4)

@@ -152,3 +152,13 @@ def test_sync_bn_converts_only_the_part_whose_key_asks_and_keeps_its_weights(tin
     assert kinds(model.backbone) == {"SyncBatchNorm"} and kinds(model.head) == {"BatchNorm1d"}
     after = model.state_dict()
     assert after.keys() == before.keys() and all(torch.equal(before[k], after[k]) for k in before), "checkpoints stay interchangeable"
+
+
+def test_a_world_size_without_ranks_is_a_clear_error(monkeypatch):
+    from reidlab.config import ConfigError
+    from reidlab.engine.distributed import start_processes
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.delenv("RANK", raising=False)
+    with pytest.raises(ConfigError, match="WORLD_SIZE is 2 but RANK is not set"):
+        start_processes("cpu")
