@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from reidlab.config import Config
+from reidlab.data.prefetch import prefetched_for
 from reidlab.engine.amp import AmpSettings
 from reidlab.evaluation import EvaluationResult, evaluate_features, extract_features
 
@@ -20,7 +21,7 @@ def model_features(model: nn.Module, loader, device: torch.device, amp: AmpSetti
         with torch.autocast(device.type, dtype=amp.dtype, enabled=amp.enabled):
             return model(images)
 
-    batches = (batch.images.to(device, non_blocking=True) for batch in loader)
+    batches = (batch.images.to(device, non_blocking=True) for batch in prefetched_for(loader, device))
     try:
         return extract_features(forward, batches, flip=flip)
     finally:

@@ -64,6 +64,7 @@ def train(
     processes, device = start_processes(cfg.MODEL.DEVICE)
     try:
         seed_everything(cfg.SEED)  # the same seed in every process: identical initial weights
+        torch.backends.cudnn.benchmark = cfg.CUDNN_BENCHMARK  # as fast-reid: cuDNN times its kernels once per input shape
         with warnings.catch_warnings(record=True) as setup_warnings:  # replayed into log.txt once it exists
             warnings.simplefilter("default")
             train_data = build_train_data(cfg, seed=cfg.SEED, rank=processes.rank, world_size=processes.world_size)

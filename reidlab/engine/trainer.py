@@ -13,6 +13,7 @@ from torch import nn
 from tqdm import tqdm
 
 from reidlab.config import Config, config_to_yaml
+from reidlab.data.prefetch import prefetched_for
 from reidlab.engine.amp import AmpSettings
 from reidlab.engine.atomic import save_npz_atomic
 from reidlab.engine.checkpoint import save_checkpoint
@@ -248,8 +249,9 @@ class Trainer:
             disable=None if self.processes.is_main else True,
             dynamic_ncols=True,
         )
+        batches = prefetched_for(loader, self.device)
         try:
-            for step, batch in enumerate(loader):
+            for step, batch in enumerate(batches):
                 images = batch.images.to(self.device, non_blocking=True)
                 targets = batch.targets.to(self.device, non_blocking=True)
                 values = self.train_step(images, targets, epoch, step)
@@ -261,12 +263,15 @@ class Trainer:
                     bar.set_postfix_str(self._progress_text(sums, step + 1, images_seen, start, epoch))
                 bar.update(1)
         finally:
+            batches.close()  # ends the prefetch thread now, even when the epoch ends early
             bar.close()
         seconds = time.monotonic() - start
         steps = max(self.iters_per_epoch, 1)
         images_seen *= self.processes.world_size  # every rank takes an equal share of each batch
         record = {"epoch": epoch, "iterations": self.state.iteration, "lr": self._current_lr()}
         record.update({name: value / steps for name, value in self.processes.mean(sums).items()})
+        finite_steps = 1.0 - record["nonfinite_grad_fraction"]
+        record["grad_norm"] = record["grad_norm"] / finite_steps if finite_steps > 0 else None
         record.update(snapshot.changes())
         record.update({"train_seconds": seconds, "images_per_second": images_seen / seconds if seconds > 0 else 0.0})
         return record
@@ -298,7 +303,8 @@ class Trainer:
         self.scaler.update()
         self.scheduler.step()
         self.state.iteration += 1
-        # Epoch means of these: grad_norm, and the fraction of steps with inf/NaN gradients (which an fp16 GradScaler skips).
+        # Epoch means of these: grad_norm over the steps with finite gradients, and the fraction of steps
+        # with inf/NaN gradients (which an fp16 GradScaler skips).
         nonfinite = (~torch.isfinite(grad_norm)).float()
         return {"loss": loss_value, **terms, **stats, "grad_norm": grad_norm, "nonfinite_grad_fraction": nonfinite}
 
@@ -378,7 +384,7 @@ class Trainer:
         losses = " ".join(f"{k} {record[k]:.4f}" for k in record if k.startswith("loss"))
         text = (
             f"epoch {record['epoch']}/{self.cfg.SOLVER.MAX_EPOCH}  {losses}  lr {record['lr']:.2e}  "
-            f"{record['images_per_second']:.0f} img/s  grad_norm {record['grad_norm']:.3g}  "
+            f"{record['images_per_second']:.0f} img/s  {_gradient_text(record)}  "
             f"update backbone {record['update_ratio_backbone']:.2e} head {record['update_ratio_head']:.2e}"
         )
         if "mAP" in record:
@@ -393,7 +399,17 @@ def _accumulate(sums: dict, values: dict) -> None:
     """Running sums; tensors stay on the device so there is no host sync per iteration."""
     for name, value in values.items():
         value = value.detach() if isinstance(value, torch.Tensor) else value
+        if name == "grad_norm":  # a step with inf/NaN gradients counts in nonfinite_grad_fraction, not in the mean norm
+            value = torch.nan_to_num(value, nan=0.0, posinf=0.0, neginf=0.0)
         sums[name] = sums.get(name, 0.0) + value
+
+
+def _gradient_text(record: dict) -> str:
+    """The epoch's mean gradient norm, and how many steps had inf/NaN gradients (an fp16 GradScaler skips those)."""
+    skipped = record["nonfinite_grad_fraction"]
+    if record["grad_norm"] is None:
+        return "grad_norm inf/NaN in every step"
+    return f"grad_norm {record['grad_norm']:.3g}" + (f" ({skipped:.0%} of steps inf/NaN)" if skipped > 0 else "")
 
 
 def _format_seconds(seconds: float) -> str:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from reidlab.data.prefetch import prefetched
 from reidlab.engine.checkpoint import load_checkpoint
 from reidlab.engine.run_dir import RunDirError
 from reidlab.engine.train import train
@@ -211,3 +212,43 @@ def test_a_patience_that_cannot_fire_is_warned_about_at_the_start(tmp_path, tiny
     assert "early stopping cannot end this run: 2 evaluations (SOLVER.MAX_EPOCH 2, TEST.EVAL_PERIOD 1) but SOLVER.EARLY_STOP.PATIENCE 2" in log
     train(CONFIG, overrides=tiny_overrides(tmp_path / "fine", {"SOLVER.EARLY_STOP.PATIENCE": 1}))
     assert "early stopping cannot end this run" not in (tmp_path / "fine" / "log.txt").read_text()
+
+
+def test_batches_prepared_ahead_in_a_thread_change_no_number(tmp_path, tiny_overrides, monkeypatch):
+    """The GPU path prepares batches in a background thread; it must train on exactly the plain loop's batches."""
+    plain = train(CONFIG, overrides=tiny_overrides(tmp_path / "plain"))
+    monkeypatch.setattr("reidlab.engine.trainer.prefetched_for", lambda loader, device: prefetched(loader, depth=2, pin=False))
+    monkeypatch.setattr("reidlab.engine.inference.prefetched_for", lambda loader, device: prefetched(loader, depth=2, pin=False))
+    ahead = train(CONFIG, overrides=tiny_overrides(tmp_path / "ahead"))
+    numbers = ("loss", "loss_ce", "loss_triplet", "grad_norm", "mAP", "rank1")
+    rows = [[{k: r[k] for k in numbers} for r in read_json(result.run_dir / "training_history.json")] for result in (plain, ahead)]
+    assert rows[0] == rows[1]
+
+
+def test_cudnn_benchmark_follows_the_config_key(tmp_path, tiny_overrides):
+    before = torch.backends.cudnn.benchmark
+    try:
+        for value in (True, False):
+            train(CONFIG, overrides=tiny_overrides(tmp_path / str(value), {"CUDNN_BENCHMARK": value, "SOLVER.MAX_EPOCH": 1}))
+            assert torch.backends.cudnn.benchmark is value
+    finally:
+        torch.backends.cudnn.benchmark = before
+
+
+def test_grad_norm_is_the_mean_over_steps_with_finite_gradients(tmp_path, tiny_overrides, monkeypatch):
+    """A GradScaler skips steps with inf/NaN gradients; they are counted apart and leave the mean norm finite."""
+    from reidlab.engine import health
+
+    norms: list[float] = []
+
+    def first_step_of_each_epoch_infinite(params):
+        norm = health.gradient_norm(params)
+        norms.append(float(norm))
+        return torch.tensor(math.inf) if len(norms) % 4 == 1 else norm
+
+    monkeypatch.setattr("reidlab.engine.trainer.gradient_norm", first_step_of_each_epoch_infinite)
+    train(CONFIG, overrides=tiny_overrides(tmp_path / "run", {"SOLVER.MAX_EPOCH": 1}))
+    record = read_json(tmp_path / "run" / "training_history.json")[0]
+    assert record["iterations"] == 4 and record["nonfinite_grad_fraction"] == 0.25
+    assert record["grad_norm"] == pytest.approx(sum(norms[1:4]) / 3, rel=1e-5)
+    assert "(25% of steps inf/NaN)" in (tmp_path / "run" / "log.txt").read_text()
