@@ -9,6 +9,7 @@ and augment whole batches. Both use the same decoding, the same augmentation and
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -94,6 +95,17 @@ class DecodeTrainBatches(Dataset):
         return TrainBatch(images, self.targets[index], self.camids[index])
 
 
+def leave_stop_signals_to_the_trainer(worker_id: int) -> None:
+    """In a loader worker: ignore Ctrl-C and SIGTERM, which the main process turns into a clean `interrupted` stop.
+
+    timeout, SLURM and a closing terminal signal the whole process group; a worker killed by it
+    would make the main process fail with "DataLoader worker is killed" instead. The main
+    process ends its workers itself, and a worker whose main process died exits on its own.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+
+
 class EpochBatchKeys:
     """Turns a batch sampler into DataLoader keys (epoch, batch index, indices), so workers need no state."""
 
@@ -135,6 +147,7 @@ class StreamingTrainLoader(_EpochState):
             num_workers=num_workers,
             persistent_workers=num_workers > 0,
             multiprocessing_context=multiprocessing_context if num_workers > 0 else None,
+            worker_init_fn=leave_stop_signals_to_the_trainer,
         )
 
     def __iter__(self) -> Iterator[TrainBatch]:
@@ -219,6 +232,7 @@ class StreamingTestLoader:
             num_workers=num_workers,
             persistent_workers=num_workers > 0,
             multiprocessing_context=multiprocessing_context if num_workers > 0 else None,
+            worker_init_fn=leave_stop_signals_to_the_trainer,
         )
 
     def __len__(self) -> int:

@@ -18,9 +18,9 @@ WORKER = Path(__file__).with_name("train_worker.py")
 TIMING_KEYS = {"train_seconds", "images_per_second", "eval_seconds"}
 
 
-def start_worker(marker: Path, epoch: int, step: int, mode: str, overrides: list[str]) -> subprocess.Popen:
+def start_worker(marker: Path, epoch: int, step: int, mode: str, overrides: list[str], new_session: bool = False) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, str(WORKER), str(marker), str(epoch), str(step), mode, *overrides],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=new_session)
 
 
 def wait_for(marker: Path, process: subprocess.Popen, timeout: float = 120.0) -> None:
@@ -53,6 +53,20 @@ def test_signal_saves_a_checkpoint_writes_the_reason_and_exits_non_zero(tmp_path
     assert (run / "last_checkpoint.pth").is_file() and (run / "model_final.pth").is_file()
     text = (run / "STOPPING_REASON.txt").read_text()
     assert "STOPPING REASON: interrupted" in text and "--resume" in text
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX process groups")
+def test_sigterm_to_the_whole_process_group_with_loader_workers_is_an_interruption(tmp_path, tiny_overrides):
+    """timeout, SLURM and a closing terminal signal every process: the loader's workers must leave it to the trainer."""
+    run = tmp_path / "run"
+    marker = tmp_path / "marker"
+    extra = {"SOLVER.MAX_EPOCH": 5, "DATALOADER.CACHE_IMAGES": "off", "DATALOADER.NUM_WORKERS": 2}
+    process = start_worker(marker, 2, 1, "slow", tiny_overrides(run, extra), new_session=True)
+    wait_for(marker, process)
+    os.killpg(process.pid, signal.SIGTERM)
+    output, _ = process.communicate(timeout=120)
+    assert process.returncode == 130, output
+    assert json.loads((run / "model_info.json").read_text())["stop"]["reason"] == "interrupted", output
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGKILL is POSIX")
