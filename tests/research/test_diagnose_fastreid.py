@@ -271,3 +271,11 @@ def test_a_fastreid_config_reidlab_cannot_run_gets_no_remedy_and_says_why(tmp_pa
     assert not result.remedies and result.skipped
     assert all("cannot be run by reidlab" in s.reason and "META_ARCHITECTURE" in s.reason for s in result.skipped)
     assert result.findings[0].evidence["cause"] == "fastreid_zero_grad"  # the diagnosis itself still stands
+
+
+def test_the_fastreid_defaults_table_lists_only_keys_reidlab_cannot_run_freely():
+    """A key reidlab now runs at any value is kept as written; an entry for it would be dead and misleading."""
+    from reidlab.research.fastreid_config import FASTREID_DEFAULTS, _reidlab_keys
+
+    freely_run = [key for key in FASTREID_DEFAULTS if key in _reidlab_keys() and not _reidlab_keys()[key][1]]
+    assert freely_run == []
