@@ -89,7 +89,7 @@ def real_run(data_root: Path, out: Path, amp: bool, prefetch: bool = True, chann
     patches = contextlib.ExitStack()
     if not prefetch:  # batches prepared in the main thread, between steps, as on the CPU
         for module in ("reidlab.engine.trainer", "reidlab.engine.inference"):
-            patches.enter_context(mock.patch(f"{module}.prefetched_for", lambda loader, device: prefetched(loader, depth=0, pin=False)))
+            patches.enter_context(mock.patch(f"{module}.prefetched_for", lambda loader, device: prefetched(loader, depth=0)))
     if channels_last:  # cuDNN then runs every convolution in NHWC
         build = train_module.build_training_model
         patches.enter_context(mock.patch.object(

@@ -30,12 +30,14 @@ def pinned(batch: Batch) -> Batch:
     return type(batch)(*(t.pin_memory() if isinstance(t, torch.Tensor) else t for t in batch))
 
 
-def prefetched(batches: Iterable[Batch], depth: int = 2, pin: bool = True) -> Iterator[Batch]:
-    """The same batches, produced up to `depth` ahead by a background thread (pinned when `pin`).
+def prefetched(batches: Iterable[Batch], depth: int = 2, pin_for: torch.device | None = None) -> Iterator[Batch]:
+    """The same batches, produced up to `depth` ahead by a background thread, pinned for GPU `pin_for` if given.
 
     An error in the loader is raised here, in the consumer's thread. Closing the generator
     early (break, an exception, a stop signal) ends the thread first. depth 0 uses no thread.
     """
+    pin = pin_for is not None
+    gpu = (pin_for.index if pin_for.index is not None else torch.cuda.current_device()) if pin else None
     if depth == 0:
         yield from (pinned(batch) if pin else batch for batch in batches)
         return
@@ -54,6 +56,8 @@ def prefetched(batches: Iterable[Batch], depth: int = 2, pin: bool = True) -> It
 
     def produce() -> None:
         try:
+            if pin:  # as torch's own pin-memory thread: a new thread starts on GPU 0, and pinning there would open a context on it
+                torch.cuda.set_device(gpu)
             for batch in batches:
                 if not hand_over(pinned(batch) if pin else batch):
                     return
@@ -80,4 +84,4 @@ def prefetched(batches: Iterable[Batch], depth: int = 2, pin: bool = True) -> It
 def prefetched_for(batches: Iterable[Batch], device: torch.device) -> Iterator[Batch]:
     """Prefetched and pinned for a GPU; in the consumer's thread on the CPU, whose model threads already use every core."""
     on_gpu = device.type == "cuda"
-    return prefetched(batches, depth=2 if on_gpu else 0, pin=on_gpu)
+    return prefetched(batches, depth=2 if on_gpu else 0, pin_for=device if on_gpu else None)

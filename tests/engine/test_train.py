@@ -217,8 +217,8 @@ def test_a_patience_that_cannot_fire_is_warned_about_at_the_start(tmp_path, tiny
 def test_batches_prepared_ahead_in_a_thread_change_no_number(tmp_path, tiny_overrides, monkeypatch):
     """The GPU path prepares batches in a background thread; it must train on exactly the plain loop's batches."""
     plain = train(CONFIG, overrides=tiny_overrides(tmp_path / "plain"))
-    monkeypatch.setattr("reidlab.engine.trainer.prefetched_for", lambda loader, device: prefetched(loader, depth=2, pin=False))
-    monkeypatch.setattr("reidlab.engine.inference.prefetched_for", lambda loader, device: prefetched(loader, depth=2, pin=False))
+    monkeypatch.setattr("reidlab.engine.trainer.prefetched_for", lambda loader, device: prefetched(loader, depth=2))
+    monkeypatch.setattr("reidlab.engine.inference.prefetched_for", lambda loader, device: prefetched(loader, depth=2))
     ahead = train(CONFIG, overrides=tiny_overrides(tmp_path / "ahead"))
     numbers = ("loss", "loss_ce", "loss_triplet", "grad_norm", "mAP", "rank1")
     rows = [[{k: r[k] for k in numbers} for r in read_json(result.run_dir / "training_history.json")] for result in (plain, ahead)]
