@@ -252,3 +252,11 @@ def test_grad_norm_is_the_mean_over_steps_with_finite_gradients(tmp_path, tiny_o
     assert record["iterations"] == 4 and record["nonfinite_grad_fraction"] == 0.25
     assert record["grad_norm"] == pytest.approx(sum(norms[1:4]) / 3, rel=1e-5)
     assert "(25% of steps inf/NaN)" in (tmp_path / "run" / "log.txt").read_text()
+
+
+def test_grad_norm_is_null_when_every_step_had_inf_gradients(tmp_path, tiny_overrides, monkeypatch):
+    monkeypatch.setattr("reidlab.engine.trainer.gradient_norm", lambda params: torch.tensor(math.inf))
+    train(CONFIG, overrides=tiny_overrides(tmp_path / "run", {"SOLVER.MAX_EPOCH": 1}))
+    record = read_json(tmp_path / "run" / "training_history.json")[0]
+    assert record["grad_norm"] is None and record["nonfinite_grad_fraction"] == 1.0
+    assert "grad_norm inf/NaN in every step" in (tmp_path / "run" / "log.txt").read_text()
