@@ -37,10 +37,10 @@ def prefetched(batches: Iterable[Batch], depth: int = 2, pin_for: torch.device |
     early (break, an exception, a stop signal) ends the thread first. depth 0 uses no thread.
     """
     pin = pin_for is not None
-    gpu = (pin_for.index if pin_for.index is not None else torch.cuda.current_device()) if pin else None
     if depth == 0:
         yield from (pinned(batch) if pin else batch for batch in batches)
         return
+    gpu = (pin_for.index if pin_for.index is not None else torch.cuda.current_device()) if pin else None
     ready: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
