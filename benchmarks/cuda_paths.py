@@ -32,10 +32,10 @@ from reidlab.config import load_config
 from reidlab.data import build_test_data, build_train_data, write_synthetic_dataset
 from reidlab.data.prefetch import prefetched
 from reidlab.engine import train as train_module
-from reidlab.engine.run_dir import RunDirectory
 from reidlab.engine.train import train
 from reidlab.engine.trainer import Trainer
 from reidlab.modeling import build_model
+from reidlab.rundir import RunDirectory
 
 CONFIG = "configs/Market1501/bagtricks_R50.yml"
 

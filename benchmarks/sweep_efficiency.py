@@ -26,7 +26,7 @@ import torch
 from reidlab.data import write_synthetic_dataset
 from reidlab.engine.train import train
 from reidlab.research.diagnose import diagnose
-from reidlab.research.remedies import SEED_ORIGIN
+from reidlab.research.diagnose.remedies import SEED_ORIGIN
 from reidlab.research.sweep import sweep
 
 DEMO_CONFIG = "configs/Synthetic/demo_R18_cpu.yml"

@@ -21,17 +21,17 @@ import argparse
 import statistics
 import tempfile
 import time
-from unittest import mock
 from pathlib import Path
+from unittest import mock
 
 import torch
 
 from reidlab.config import load_config
 from reidlab.data import build_test_data, build_train_data, write_synthetic_dataset
 from reidlab.engine.health import ParameterSnapshot, gradient_norm
-from reidlab.engine.run_dir import RunDirectory
 from reidlab.engine.trainer import Trainer
 from reidlab.modeling import build_model
+from reidlab.rundir import RunDirectory
 
 VARIANTS = ("fp32", "bf16", "channels_last", "compile", "unfused")  # combine with '+', e.g. bf16+channels_last
 # The reference points on this machine, quoted (not measured here): fast-reid 1.4.0 and the bare stride-2 ResNet18.

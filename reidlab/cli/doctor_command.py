@@ -1,4 +1,4 @@
-"""`reidlab doctor --config-file F [KEY VALUE ...]`: argument parsing only; the checks live in reidlab.research.doctor."""
+"""`reidlab doctor --config-file F [KEY VALUE ...]`: argument parsing only; the checks live in reidlab.research.doctor.command."""
 
 from __future__ import annotations
 

@@ -13,12 +13,11 @@ from reidlab.cli.search_command import add_search_command
 from reidlab.config import ConfigError
 from reidlab.data import DatasetError
 from reidlab.deploy import DeployError
-from reidlab.engine.checkpoint import CheckpointError
-from reidlab.engine.run_dir import RunDirError
 from reidlab.modeling import PretrainedWeightsError
 from reidlab.research.diagnose import DiagnoseError
-from reidlab.research.search_errors import SearchError
+from reidlab.research.search import SearchError
 from reidlab.research.sweep import SweepError
+from reidlab.rundir import CheckpointError, RunDirError
 
 # Mistakes in what the user gave us: one line, no traceback, exit 2.
 USER_ERRORS = (

@@ -1,4 +1,4 @@
-"""`reidlab search`: argument parsing only; the search lives in reidlab.research.search."""
+"""`reidlab search`: argument parsing only; the search lives in reidlab.research.search.command."""
 
 from __future__ import annotations
 

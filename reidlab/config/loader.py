@@ -15,12 +15,13 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from reidlab.config.schema import Config, backbone_problem
+from reidlab.errors import UserError
 
 PACKAGED_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
 OVERRIDE_SOURCE = "command line"
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A config problem, told in one line."""
 
 

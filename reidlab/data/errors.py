@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+from reidlab.errors import UserError
 
-class DatasetError(ValueError):
+
+class DatasetError(UserError):
     """A data set problem (missing folder, bad file name, batch that cannot be drawn), told in one line with the fix."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(" ".join(str(message).splitlines()))

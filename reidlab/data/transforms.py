@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Literal, Sequence
 
 import torch
-from torchvision.transforms import InterpolationMode
-from torchvision.transforms import v2
+from torchvision.transforms import InterpolationMode, v2
 from torchvision.transforms.v2 import functional as F
 
 PadMode = Literal["constant", "edge", "reflect", "symmetric"]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from reidlab.errors import UserError
 
-class DeployError(ValueError):
+
+class DeployError(UserError):
     """A missing run, an unusable image or gallery, a failed export check: one line saying what and how to fix it."""
 
 

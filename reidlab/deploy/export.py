@@ -28,7 +28,7 @@ import torch
 
 from reidlab.deploy.errors import DeployError, ExportCheckError
 from reidlab.deploy.model import ReIDModel
-from reidlab.engine.atomic import write_bytes_atomic
+from reidlab.rundir import write_bytes_atomic
 
 EXPORT_FORMATS = ("onnx", "torchscript")
 SUFFIXES = {"onnx": ".onnx", "torchscript": ".torchscript.pt"}

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from reidlab.deploy.errors import DeployError
-from reidlab.engine.atomic import write_bytes_atomic, write_json_atomic
+from reidlab.rundir import write_bytes_atomic, write_json_atomic
 
 GALLERY_FILE = "gallery.json"
 FORMAT = "reidlab-gallery"

@@ -11,9 +11,8 @@ import yaml
 
 from reidlab.config import Config, ConfigError, build_config
 from reidlab.deploy.errors import DeployError
-from reidlab.engine.checkpoint import CheckpointError, load_checkpoint
-from reidlab.engine.run_dir import BEST_MODEL_FILE, FINAL_MODEL_FILE
 from reidlab.modeling import Baseline, build_model
+from reidlab.rundir import BEST_MODEL_FILE, FINAL_MODEL_FILE, CheckpointError, load_checkpoint
 
 
 @dataclass

@@ -21,7 +21,7 @@ from reidlab.deploy.folders import FolderEmbeddings
 from reidlab.deploy.images import SkippedImage
 from reidlab.deploy.matching import Match
 from reidlab.deploy.model import ReIDModel
-from reidlab.engine.atomic import save_npz_atomic, write_json_atomic, write_text_atomic
+from reidlab.rundir import save_npz_atomic, write_json_atomic, write_text_atomic
 
 EMBED_SUFFIXES = (".json", ".csv", ".npz")
 MATCH_SUFFIXES = (".json", ".csv")

@@ -16,15 +16,14 @@ import torch
 
 from reidlab.config import Config, load_config
 from reidlab.data import build_test_data, build_train_data
-from reidlab.engine.checkpoint import load_checkpoint
 from reidlab.engine.console import get_logger, log_to_console_and_file
 from reidlab.engine.distributed import Processes, start_processes
-from reidlab.engine.model_info import device_description, hyperparameters, now_iso, versions
-from reidlab.engine.run_dir import MODEL_INFO_FILE, RunDirectory, RunDirError, resolve_run_dir
+from reidlab.engine.model_info import device_description, now_iso, versions
 from reidlab.engine.stop_reasons import Stop, StopReason
 from reidlab.engine.stop_report import stopping_reason_text
 from reidlab.engine.trainer import Hooks, Trainer, evaluation_epochs
 from reidlab.modeling import build_model
+from reidlab.rundir import MODEL_INFO_FILE, RunDirectory, RunDirError, hyperparameters, load_checkpoint, resolve_run_dir
 
 EXIT_INTERRUPTED = 130
 

@@ -15,8 +15,6 @@ from tqdm import tqdm
 from reidlab.config import Config, config_to_yaml
 from reidlab.data.prefetch import prefetched_for
 from reidlab.engine.amp import AmpSettings
-from reidlab.engine.atomic import save_npz_atomic
-from reidlab.engine.checkpoint import save_checkpoint
 from reidlab.engine.console import get_logger
 from reidlab.engine.distributed import SINGLE_PROCESS, Processes
 from reidlab.engine.early_stopping import EarlyStopping
@@ -24,11 +22,11 @@ from reidlab.engine.health import ParameterSnapshot, gradient_norm
 from reidlab.engine.inference import NonFiniteFeatures, check_finite, metrics_from_features, model_features
 from reidlab.engine.lr_schedule import build_lr_scheduler
 from reidlab.engine.optimizer import build_optimizer
-from reidlab.engine.run_dir import BEST_PER_QUERY_FILE, TENSORBOARD_DIR, RunDirectory
 from reidlab.engine.signals import StopFlag, stop_on_signals
 from reidlab.engine.stop_reasons import Stop, StopReason, StopRequested
 from reidlab.engine.tensorboard import TensorBoardScalars
 from reidlab.modeling import FrozenLayers, compute_losses, param_groups_spec
+from reidlab.rundir import BEST_PER_QUERY_FILE, TENSORBOARD_DIR, RunDirectory, save_checkpoint, save_npz_atomic
 
 OutOfMemory = (getattr(torch, "OutOfMemoryError", torch.cuda.OutOfMemoryError), MemoryError)
 METRIC_KEYS = ("mAP", "rank1", "rank5", "rank10", "mINP")

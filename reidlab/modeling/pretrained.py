@@ -16,6 +16,8 @@ import torch
 from torch import nn
 from torchvision import models
 
+from reidlab.errors import UserError
+
 # Depth key -> torchvision weights enum (the V1 ImageNet weights, as fast-reid/BoT used).
 TORCHVISION_WEIGHTS: dict[str, Any] = {
     "18x": models.ResNet18_Weights.IMAGENET1K_V1,
@@ -39,7 +41,7 @@ _CLASSIFIER_PREFIX = "fc."
 _ADDED_PREFIXES = ("non_local.",)
 
 
-class PretrainedWeightsError(RuntimeError):
+class PretrainedWeightsError(UserError, RuntimeError):
     """Pretrained weights could not be found, downloaded or loaded; the message says what to do."""
 
 

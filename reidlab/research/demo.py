@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 
 from reidlab.data import synth_main
-from reidlab.engine.run_dir import STOPPING_REASON_FILE
 from reidlab.engine.train import train
+from reidlab.rundir import STOPPING_REASON_FILE
 
 DEMO_CONFIG = "configs/Synthetic/demo_R18_cpu.yml"
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from reidlab.data import CorruptImageError, CorruptImagesSkipped, available_memory_bytes, decode_file, load_image, should_cache
-from reidlab.data import image_cache
+from reidlab.data import CorruptImageError, CorruptImagesSkipped, available_memory_bytes, decode_file, image_cache, load_image, should_cache
 from reidlab.data.image_cache import decode_images
 
 

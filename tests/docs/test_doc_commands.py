@@ -103,7 +103,7 @@ def check_reidlab(argv: list[str], where: str) -> None:
         overrides = _overrides(args.opts)
         _load(config, overrides, where)
         if args.command == "search":
-            from reidlab.research.search_space import check_values_against, load_search_space
+            from reidlab.research.search.space import check_values_against, load_search_space
 
             check_values_against(load_search_space(args.space), load_config(config, overrides))
     elif args.command == "sweep":

@@ -39,9 +39,8 @@ def real(tmp_path_factory, tiny_data_root) -> dict:
     from rich.console import Console
 
     from reidlab.engine.train import train
-    from reidlab.research.compare import compare_runs
+    from reidlab.research.compare import StatisticsSettings, compare_runs
     from reidlab.research.diagnose import diagnose
-    from reidlab.research.selection import StatisticsSettings
 
     root = tmp_path_factory.mktemp("docs_real_run")
     overrides = {
@@ -164,7 +163,7 @@ def test_analysis_excerpts_have_the_real_fields_and_sections(real):
 
 # ------------------------------------------------------------------ sweep and doctor (formats, no run needed)
 def test_sweep_excerpt_has_the_fields_sweep_json_holds():
-    from reidlab.research.sweep_state import SweepRun, SweepState
+    from reidlab.research.sweep import SweepRun, SweepState
 
     documented = json.loads(excerpts()["sweep.json"])
     state = SweepState(strategy="halving", overrides=[], runs=[SweepRun("a", "a.yml", "runs/a")])
@@ -174,8 +173,7 @@ def test_sweep_excerpt_has_the_fields_sweep_json_holds():
 
 
 def test_doctor_excerpts_have_the_fields_and_checks_doctor_writes():
-    from reidlab.research.doctor import CHECK_ORDER
-    from reidlab.research.doctor_report import CheckResult, DoctorReport, Status
+    from reidlab.research.doctor import CHECK_ORDER, CheckResult, DoctorReport, Status
 
     found = excerpts()
     documented = json.loads(found["doctor.json"])

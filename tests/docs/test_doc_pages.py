@@ -162,7 +162,7 @@ def test_allowed_values_table_is_the_schemas():
 def _string_first_args(call_name: str) -> set[str]:
     """First string arguments of every call to `call_name(...)` in reidlab/research (finding codes, remedy names)."""
     found = set()
-    for file in (REPO / "reidlab" / "research").glob("*.py"):
+    for file in (REPO / "reidlab" / "research").rglob("*.py"):
         for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == call_name and node.args:
                 first = node.args[0]
@@ -196,7 +196,7 @@ def test_every_diagnose_finding_is_explained():
 def _remedy_names() -> set[str]:
     """Every remedy name in reidlab/research: string constants shaped like one (some reach Remedy() through a helper)."""
     names = set()
-    for file in (REPO / "reidlab" / "research").glob("*.py"):
+    for file in (REPO / "reidlab" / "research").rglob("*.py"):
         for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and re.fullmatch(r"(fix|solution_[0-9])_[a-z0-9_]+", node.value):
                 names.add(node.value)

@@ -19,9 +19,9 @@ import torch
 from reidlab.config import load_config
 from reidlab.data import build_train_data
 from reidlab.engine.distributed import SINGLE_PROCESS, start_processes
-from reidlab.engine.run_dir import RunDirectory
 from reidlab.engine.train import build_training_model, seed_everything
 from reidlab.engine.trainer import Trainer
+from reidlab.rundir import RunDirectory
 
 
 def freeze_batch_norm_statistics(model: torch.nn.Module) -> None:

@@ -10,10 +10,9 @@ import pytest
 import torch
 
 from reidlab.data.prefetch import prefetched
-from reidlab.engine.checkpoint import load_checkpoint
-from reidlab.engine.run_dir import RunDirError
 from reidlab.engine.train import train
 from reidlab.engine.trainer import Hooks
+from reidlab.rundir import RunDirError, load_checkpoint
 
 CONFIG = "configs/Synthetic/demo_R18_cpu.yml"
 RUN_FILES = ["config.yaml", "log.txt", "training_history.json", "model_info.json", "STOPPING_REASON.txt", "model_final.pth", "last_checkpoint.pth"]

@@ -1,0 +1,10 @@
+"""`reidlab sweep`: train several configs, keep going past failures, and pick the best.
+
+`command` plans the runs and drives them sequentially or by successive halving (`halving` holds
+the rung rules); `runs` trains one run further from what its folder shows; `state` is sweep.json.
+"""
+
+from reidlab.research.sweep.command import HALVING, SEQUENTIAL, STRATEGIES, SweepError, SweepResult, split_configs_and_overrides, sweep, sweep_main
+from reidlab.research.sweep.state import SWEEP_FILE, SweepRun, SweepState
+
+__all__ = ["HALVING", "SEQUENTIAL", "STRATEGIES", "SWEEP_FILE", "SweepError", "SweepResult", "SweepRun", "SweepState", "split_configs_and_overrides", "sweep", "sweep_main"]

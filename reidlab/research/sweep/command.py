@@ -1,0 +1,340 @@
+"""`reidlab sweep CONFIG_DIR_OR_FILES [KEY VALUE ...]`: train several configs, keep going past failures, pick the best.
+
+Strategies:
+* sequential (the seed's way): each config to its own early stop, one after the other.
+* halving: successive halving by epochs (`reidlab.research.sweep.halving`): losers stop at their rung,
+  survivors resume from their checkpoints; it reports its epochs against sequential's.
+
+Each config trains as `reidlab train --config-file CONFIG --run-name <file stem> KEY VALUE ...`.
+sweep.json (beside the runs, or in `out`) records every run's status and compute after each
+change; running the same command again resumes the sweep without repeating finished runs.
+At the end `compare` ranks the runs and the winner is printed.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from statistics import mean
+from typing import Callable, Sequence
+
+from rich.console import Console
+
+from reidlab.config import ConfigError, load_config
+from reidlab.errors import UserError
+from reidlab.research.compare import CompareError, ComparisonResult, compare_runs
+from reidlab.research.sweep.halving import best_map_up_to, rank_at_rung, rung_epochs, survivors_count
+from reidlab.research.sweep.runs import ABSENT, DONE, RESUMABLE, STUCK, Launcher, SweepInterrupted, advance, folder_state, history_of, refresh, status_of_reason
+from reidlab.research.sweep.state import FAILED, FINISHED, INTERRUPTED, PAUSED, PENDING, RUNNING, STOPPED_AT_RUNG, SWEEP_FILE, SWEEP_FINISHED, SWEEP_INTERRUPTED, SweepRun, SweepState, now_iso
+from reidlab.rundir import RunDirError, resolve_run_dir
+
+SEQUENTIAL, HALVING = "sequential", "halving"
+STRATEGIES = (SEQUENTIAL, HALVING)
+DEFAULT_ETA = 3
+CONFIG_SUFFIXES = (".yml", ".yaml")
+EXIT_INTERRUPTED = 130
+_TRAINABLE = (PENDING, PAUSED, RUNNING, INTERRUPTED)
+_KEY = re.compile(r"^[A-Z][A-Z0-9_]*(\.[A-Z0-9_]+)*$")
+
+
+class SweepError(UserError):
+    """A sweep that cannot start: no configs, clashing run names, or a sweep.json of another sweep. One line."""
+
+
+@dataclass
+class SweepResult:
+    state: SweepState
+    path: Path  # sweep.json
+    winner: SweepRun | None
+    comparison: ComparisonResult | None
+    exit_code: int
+
+
+def sweep(
+    inputs: Sequence[str | Path],
+    overrides: Sequence[str] = (),
+    strategy: str = SEQUENTIAL,
+    eta: int = DEFAULT_ETA,
+    min_epochs: int | None = None,
+    out: str | Path | None = None,
+    launcher: Launcher | None = None,
+    say: Callable[[str], None] = print,
+) -> SweepResult:
+    """Run (or resume) a sweep over the configs in `inputs`; `overrides` apply to every run.
+
+    Raises:
+        SweepError: see the class.
+    """
+    if strategy not in STRATEGIES:
+        raise SweepError(f"--strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+    if strategy == HALVING and eta < 2:
+        raise SweepError(f"--eta {eta}: successive halving keeps 1/eta of the runs at each rung; use 2 or 3")
+    if launcher is None:
+        from reidlab.engine.train import train as launcher
+    overrides = list(overrides)
+    planned = _plan_runs(find_sweep_configs(inputs), overrides)
+    path = _sweep_file(planned, out)
+    state = _open_state(path, planned, strategy, eta if strategy == HALVING else None, min_epochs if strategy == HALVING else None, overrides)
+
+    def save() -> None:
+        state.save(path)
+
+    save()
+    say(f"Sweep of {len(state.runs)} configs ({strategy}); progress in {path}")
+    try:
+        if strategy == HALVING:
+            _halving(state, launcher, overrides, eta, min_epochs, save, say)
+        else:
+            _sequential(state, launcher, overrides, save, say)
+    except (SweepInterrupted, KeyboardInterrupt):
+        state.status = SWEEP_INTERRUPTED
+        save()
+        say(f"Sweep interrupted. Run the same command again to resume it: {path}")
+        return SweepResult(state, path, None, None, EXIT_INTERRUPTED)
+    return _finish(state, path, strategy, save, say)
+
+
+def sweep_main(items: Sequence[str], strategy: str = SEQUENTIAL, eta: int = DEFAULT_ETA, min_epochs: int | None = None, out: str | None = None) -> int:
+    """The command: configs and KEY VALUE overrides in one list (as typed); the exit code."""
+    configs, overrides = split_configs_and_overrides(items)
+    return sweep(configs, overrides, strategy, eta, min_epochs, out).exit_code
+
+
+def split_configs_and_overrides(items: Sequence[str]) -> tuple[list[str], list[str]]:
+    """`DIR a.yml SOLVER.MAX_EPOCH 4` -> configs and overrides: overrides start at the first KEY (or after `--`)."""
+    items = list(items)
+    if "--" in items:
+        cut = items.index("--")
+        return items[:cut], items[cut + 1 :]
+    for index, item in enumerate(items):
+        if _KEY.match(item) and not os.path.exists(item):
+            return items[:index], items[index:]
+    return items, []
+
+
+def find_sweep_configs(inputs: Sequence[str | Path]) -> list[Path]:
+    """YAML files given directly, found in folders (not recursively), or matched by globs; in a stable order."""
+    if not inputs:
+        raise SweepError("give at least one config file or folder of configs")
+    found: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if path.is_dir():
+            matches = sorted(p for p in path.iterdir() if p.suffix in CONFIG_SUFFIXES and p.is_file())
+            if not matches:
+                raise SweepError(f"{path}: no .yml or .yaml configs in this folder")
+        elif path.is_file():
+            matches = [path]
+        else:
+            matches = [Path(m) for m in sorted(glob.glob(str(item))) if Path(m).suffix in CONFIG_SUFFIXES]
+            if not matches:
+                raise SweepError(f"{item}: no such config file or folder")
+        found += [m for m in matches if m.resolve() not in {f.resolve() for f in found}]
+    return found
+
+
+# ---------------------------------------------------------------- planning and resuming
+def _plan_runs(configs: list[Path], overrides: list[str]) -> list[SweepRun]:
+    runs: list[SweepRun] = []
+    for config in configs:
+        name = config.stem
+        clash = next((r for r in runs if r.name == name), None)
+        if clash is not None:
+            raise SweepError(f"{config} and {clash.config} would both be run {name!r}; rename one (the file name is the run name)")
+        entry = SweepRun(name=name, config=config.as_posix(), run_dir="")
+        try:
+            cfg = load_config(config, overrides)
+            entry.run_dir = resolve_run_dir(cfg, name, config).as_posix()
+            entry.max_epoch, entry.eval_period = cfg.SOLVER.MAX_EPOCH, cfg.TEST.EVAL_PERIOD
+        except (ConfigError, RunDirError) as exc:
+            entry.status, entry.stop_reason, entry.message = FAILED, "error", f"config does not load: {exc}"
+        runs.append(entry)
+    if all(r.status == FAILED for r in runs):
+        raise SweepError(f"no config of the sweep loads; the first: {runs[0].message}")
+    return runs
+
+
+def _sweep_file(runs: list[SweepRun], out: str | Path | None) -> Path:
+    """sweep.json in `out`, else beside the runs (their common parent folder)."""
+    if out is not None:
+        return Path(out) / SWEEP_FILE
+    dirs = [Path(r.run_dir).absolute() for r in runs if r.run_dir]
+    if len(dirs) == 1:
+        return dirs[0].parent / SWEEP_FILE
+    try:
+        common = Path(os.path.commonpath([str(d) for d in dirs]))
+    except ValueError:  # runs on different drives
+        return Path.cwd() / SWEEP_FILE
+    return (common.parent if common in dirs else common) / SWEEP_FILE
+
+
+def _open_state(path: Path, planned: list[SweepRun], strategy: str, eta: int | None, min_epochs: int | None, overrides: list[str]) -> SweepState:
+    """A new sweep, or the one recorded in sweep.json when it is the same sweep; reconciled with the run folders."""
+    state = SweepState(strategy=strategy, overrides=overrides, runs=planned, eta=eta, min_epochs=min_epochs, started=now_iso())
+    if path.exists():
+        try:
+            recorded = SweepState.load(path)
+        except (OSError, ValueError, TypeError) as exc:
+            raise SweepError(f"{path} exists but is not a readable sweep.json ({exc}); move it away or pass --out") from None
+        _check_same_sweep(path, recorded, state)
+        state.started, state.rungs, state.notes = recorded.started, recorded.rungs, recorded.notes
+        for entry in (e for e in planned if e.run_dir):
+            old = recorded.run(entry.name)
+            entry.status, entry.stopped_at_rung = old.status, old.stopped_at_rung
+            entry.stop_reason, entry.message = old.stop_reason, old.message
+    for entry in planned:
+        if entry.run_dir:
+            _reconcile(entry)
+    return state
+
+
+def _check_same_sweep(path: Path, recorded: SweepState, new: SweepState) -> None:
+    mine = {(r.name, Path(r.config).resolve().as_posix()) for r in new.runs}
+    theirs = {(r.name, Path(r.config).resolve().as_posix()) for r in recorded.runs}
+    same = (mine == theirs, recorded.strategy == new.strategy, recorded.overrides == new.overrides, (recorded.eta, recorded.min_epochs) == (new.eta, new.min_epochs))
+    if not all(same):
+        what = ["configs", "strategy", "overrides", "eta / min-epochs"][same.index(False)]
+        raise SweepError(
+            f"{path} records another sweep (its {what} differ: strategy {recorded.strategy}, runs {sorted(r.name for r in recorded.runs)}); "
+            "rerun it as it was started, or pass --out to keep this sweep elsewhere"
+        )
+
+
+def _reconcile(entry: SweepRun) -> None:
+    """The status the run folder supports: a run is never repeated, a failed run without a folder is retried."""
+    state, reason = folder_state(Path(entry.run_dir))
+    if state == ABSENT:
+        entry.status, entry.stop_reason, entry.message = PENDING, None, ""
+        entry.epochs, entry.seconds = 0, 0.0
+        return
+    refresh(entry)
+    if state == DONE:
+        entry.status = status_of_reason(reason)
+    elif state == RESUMABLE:
+        entry.status = STOPPED_AT_RUNG if entry.stopped_at_rung is not None else (status_of_reason(reason) if reason else RUNNING)
+    elif state == STUCK:
+        entry.status = FAILED
+
+
+# ---------------------------------------------------------------- strategies
+def _sequential(state: SweepState, launcher: Launcher, overrides: list[str], save, say) -> None:
+    for entry in state.runs:
+        if entry.status not in _TRAINABLE:
+            say(f"  {entry.name}: {entry.status}, not run again")
+            continue
+        say(f"  {entry.name}: training to its own early stop")
+        advance(entry, launcher, overrides, None, save)
+        say(f"  {entry.name}: {entry.status} after {entry.epochs} epochs ({entry.stop_reason}) best mAP {_map(entry.best_mAP)}")
+
+
+def _halving(state: SweepState, launcher: Launcher, overrides: list[str], eta: int, min_epochs: int | None, save, say) -> None:
+    loadable = [e for e in state.runs if e.max_epoch is not None]
+    state.rungs = rung_epochs([e.eval_period or 1 for e in loadable], [e.max_epoch for e in loadable], eta, min_epochs)
+    if not state.rungs:
+        state.notes.append("No rung fits below MAX_EPOCH (TEST.EVAL_PERIOD too long?): every run trains to its own end.")
+    save()
+    say(f"  rungs at epochs {state.rungs}, keeping the best 1/{eta} at each")
+    order = [e.name for e in state.runs]
+    for rung in state.rungs:
+        contenders = _contenders(state)
+        if len(contenders) <= 1:
+            break
+        for entry in contenders:
+            if entry.status in _TRAINABLE and entry.epochs < rung:
+                say(f"  {entry.name}: training to rung epoch {rung}")
+                advance(entry, launcher, overrides, rung, save)
+        contenders = _contenders(state)
+        maps = {e.name: best_map_up_to(history_of(e), rung) for e in contenders}
+        ranked = rank_at_rung(maps, order)
+        keep = survivors_count(len(ranked), eta)
+        for name in ranked[keep:]:
+            loser = state.run(name)
+            loser.stopped_at_rung = rung
+            if loser.status in _TRAINABLE:
+                loser.status = STOPPED_AT_RUNG
+        save()
+        say(f"  rung {rung}: " + ", ".join(f"{n} {_map(maps[n])}{'' if i < keep else ' (stops)'}" for i, n in enumerate(ranked)))
+        if not any(e.status in _TRAINABLE for e in _contenders(state)):
+            break
+    for entry in _contenders(state):
+        if entry.status in _TRAINABLE:
+            say(f"  {entry.name}: survivor, training to its own early stop")
+            advance(entry, launcher, overrides, None, save)
+
+
+def _contenders(state: SweepState) -> list[SweepRun]:
+    return [e for e in state.runs if e.status != FAILED and e.stopped_at_rung is None]
+
+
+# ---------------------------------------------------------------- the end
+def _finish(state: SweepState, path: Path, strategy: str, save, say) -> SweepResult:
+    ranked = [e for e in state.runs if e.best_mAP is not None and e.status != FAILED]
+    winner = max(ranked, key=lambda e: e.best_mAP, default=None)
+    state.winner = winner.name if winner else None
+    state.sequential_epochs_estimate = _sequential_estimate(state) if strategy == HALVING else float(state.epochs_spent)
+    state.status = SWEEP_FINISHED
+    save()
+    comparison = _compare(state, path.parent, say)
+    for line in summary_lines(state):
+        say(line)
+    if winner is not None:
+        say(f"Winner (highest best mAP): {winner.name}  mAP {winner.best_mAP:.4f} at epoch {winner.best_epoch}  ({winner.run_dir})")
+    if comparison is not None and comparison.winner is not None:
+        say(f"compare recommends: {comparison.winner.label} (see {comparison.files.get('BEST_MODEL_SELECTION.txt')})")
+    return SweepResult(state, path, winner, comparison, 0 if winner is not None else 1)
+
+
+def _sequential_estimate(state: SweepState) -> float:
+    """What sequential would have spent: runs stopped at a rung are assumed to train as long as those that ended on their own."""
+    ended = [e.epochs for e in state.runs if e.status == FINISHED]
+    total = 0.0
+    for entry in state.runs:
+        if entry.status != STOPPED_AT_RUNG:
+            total += entry.epochs
+        elif ended:
+            total += max(entry.epochs, min(mean(ended), entry.max_epoch or mean(ended)))
+        else:
+            total += max(entry.epochs, entry.max_epoch or 0)
+    return round(total, 1)
+
+
+def summary_lines(state: SweepState) -> list[str]:
+    lines = ["", f"{'run':<40} {'status':<16} {'epochs':>6} {'seconds':>9} {'best mAP':>9}"]
+    for e in state.runs:
+        status = f"stopped@{e.stopped_at_rung}" if e.status == STOPPED_AT_RUNG else e.status
+        lines.append(f"{e.name:<40} {status:<16} {e.epochs:>6} {e.seconds:>9.1f} {_map(e.best_mAP):>9}")
+        if e.status == FAILED and e.message:
+            lines.append(f"    {e.message[:160]}")
+    lines.append(f"Compute: {state.epochs_spent} epochs, {state.seconds_spent:.0f} s")
+    if state.strategy == HALVING and state.sequential_epochs_estimate:
+        ratio = state.epochs_spent / state.sequential_epochs_estimate
+        lines.append(
+            f"Halving spent {state.epochs_spent} epochs; sequential would have spent about {state.sequential_epochs_estimate:g} "
+            f"(stopped runs assumed as long as those that finished): {100 * ratio:.0f}%"
+        )
+    return lines
+
+
+def _compare(state: SweepState, out: Path, say) -> ComparisonResult | None:
+    """compare over the sweep's runs; runs stopped at a rung are left out (their mAP is from fewer epochs,
+    and compare's cheapest-among-ties rule would favour them for exactly that reason)."""
+    folders = [e.run_dir for e in state.runs if e.run_dir and Path(e.run_dir).is_dir() and e.status != STOPPED_AT_RUNG]
+    if not folders:
+        return None
+    left_out = [e.name for e in state.runs if e.status == STOPPED_AT_RUNG]
+    if left_out:
+        say(f"compare leaves out the runs stopped at a rung ({', '.join(left_out)}): they trained fewer epochs.")
+    try:
+        return compare_runs(folders, out, Console())
+    except CompareError as exc:
+        say(f"compare: {exc}")
+    except OSError as exc:
+        say(f"compare: cannot write the report: {exc}")
+    return None
+
+
+def _map(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4f}"
