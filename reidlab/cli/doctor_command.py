@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from reidlab.cli.common import add_config_file, add_overrides, overrides
+
 DESCRIPTION = (
     "Pre-flight check of a config on its real data, in a minute or two: the data set and P x K fit, "
     "the label range, the loss at init vs chance (ln(#ids) for a Linear classifier, the margin-adjusted "
@@ -22,11 +24,11 @@ def _positive_int(text: str) -> int:
 def add_doctor_command(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register `doctor` on the reidlab command's subparsers; its handler returns the exit code."""
     doctor = subparsers.add_parser("doctor", help="pre-flight: data, labels, loss at init, one-batch overfit, weights change, ETA", description=DESCRIPTION)
-    doctor.add_argument("--config-file", required=True, metavar="FILE", help="fast-reid style YAML config (configs/... also finds the shipped ones)")
+    add_config_file(doctor)
     doctor.add_argument("--steps", type=_positive_int, default=30, metavar="N", help="optimiser steps of the one-batch overfit (default 30)")
     doctor.add_argument("--speed-steps", type=_positive_int, default=8, metavar="N", help="timed training steps for images/s and the ETA (default 8)")
     doctor.add_argument("--json", metavar="FILE", help="also write the report as JSON to FILE")
-    doctor.add_argument("opts", nargs=argparse.REMAINDER, metavar="KEY VALUE", help="config overrides, e.g. SOLVER.BASE_LR 0.0007")
+    add_overrides(doctor)
     doctor.set_defaults(handler=run_doctor_command)
     return doctor
 
@@ -34,5 +36,4 @@ def add_doctor_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
 def run_doctor_command(args: argparse.Namespace) -> int:
     from reidlab.research.doctor import doctor_main
 
-    opts = args.opts[1:] if args.opts[:1] == ["--"] else args.opts
-    return doctor_main(args.config_file, opts, steps=args.steps, speed_steps=args.speed_steps, json_file=args.json)
+    return doctor_main(args.config_file, overrides(args.opts), steps=args.steps, speed_steps=args.speed_steps, json_file=args.json)

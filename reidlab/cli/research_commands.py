@@ -1,12 +1,23 @@
-"""`reidlab diagnose` and `reidlab sweep`: argument parsing only; each handler is one call into reidlab.research."""
+"""`reidlab compare`, `reidlab diagnose` and `reidlab sweep`: argument parsing only; each handler is one call into reidlab.research."""
 
 from __future__ import annotations
 
 import argparse
 
+from reidlab.cli.common import add_out, split_configs_and_overrides
+
 
 def add_research_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Register `diagnose` and `sweep` on the main parser's subcommands."""
+    """Register `compare`, `diagnose` and `sweep` on the main parser's subcommands."""
+    compare = subparsers.add_parser(
+        "compare",
+        help="rank runs and write BEST_MODEL_SELECTION.txt",
+        description="Rank runs by best mAP, test whether the leader really beats the rest, and write BEST_MODEL_SELECTION.txt/.json, plots and report.html.",
+    )
+    compare.add_argument("paths", nargs="+", metavar="PATH", help="run directories, folders of runs, or globs (fast-reid run folders too)")
+    add_out(compare, "where to write the report (default: the runs' common parent)")
+    compare.set_defaults(handler=_compare)
+
     diagnose = subparsers.add_parser(
         "diagnose",
         help="say why a run plateaued, with evidence, and write remedy configs and launchers",
@@ -15,7 +26,7 @@ def add_research_commands(subparsers: argparse._SubParsersAction) -> None:
         "first), the remedy configs (the seed's five plus targeted ones, loadable by reidlab) and run_plateau_solutions.sh/.bat.",
     )
     diagnose.add_argument("run_dir", metavar="RUN_DIR", help="a reidlab run folder (or a fast-reid output folder)")
-    diagnose.add_argument("--out", metavar="DIR", help="where to write analysis.txt/.json (default: the run folder)")
+    add_out(diagnose, "where to write analysis.txt/.json (default: the run folder)")
     diagnose.add_argument(
         "--out-configs", metavar="DIR", help="where to write the remedy configs and launchers (default: custom_configs/plateau_solutions)"
     )
@@ -32,8 +43,14 @@ def add_research_commands(subparsers: argparse._SubParsersAction) -> None:
     sweep.add_argument("--strategy", choices=("sequential", "halving"), default="sequential", help="sequential (default): each run to its own early stop; halving: successive halving by epochs")
     sweep.add_argument("--eta", type=int, choices=(2, 3), default=3, help="halving: keep the best 1/eta at each rung (default 3)")
     sweep.add_argument("--min-epochs", type=int, metavar="N", help="halving: the first rung is at least N epochs (rounded up to a multiple of TEST.EVAL_PERIOD)")
-    sweep.add_argument("--out", metavar="DIR", help="where to write sweep.json and the comparison (default: beside the runs)")
+    add_out(sweep, "where to write sweep.json and the comparison (default: beside the runs)")
     sweep.set_defaults(handler=_sweep)
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from reidlab.research.compare import compare_main
+
+    return compare_main(args.paths, args.out)
 
 
 def _diagnose(args: argparse.Namespace) -> int:
@@ -45,4 +62,5 @@ def _diagnose(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from reidlab.research.sweep import sweep_main
 
-    return sweep_main(args.items, args.strategy, args.eta, args.min_epochs, args.out)
+    configs, overrides = split_configs_and_overrides(args.items)
+    return sweep_main(configs, overrides, args.strategy, args.eta, args.min_epochs, args.out)

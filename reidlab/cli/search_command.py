@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from reidlab.cli.common import add_config_file, add_overrides, overrides
+
 DESCRIPTION = """\
 Optuna hyperparameter search: each trial is an ordinary run directory <study folder>/trial_<n>,
 pruned on the mAP of each evaluation. --trials is the study's total over all workers and reruns:
@@ -31,7 +33,7 @@ def add_search_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
         description=DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    search.add_argument("--config-file", required=True, metavar="FILE", help="base fast-reid YAML config of every trial")
+    add_config_file(search, help="base fast-reid YAML config of every trial")
     search.add_argument("--space", required=True, metavar="SPACE.yml", help="search space: fast-reid keys with ranges or choices")
     search.add_argument("--trials", type=int, default=20, metavar="N", help="trials in the study in total, all workers and reruns together (default 20)")
     search.add_argument("--study", metavar="NAME", help="study name and folder name (default: <config name>_search)")
@@ -42,7 +44,7 @@ def add_search_command(subparsers: argparse._SubParsersAction) -> argparse.Argum
     search.add_argument("--warmup-epochs", type=int, default=0, metavar="N", help="no pruning before this epoch (halving: its first rung; default 0 = Optuna's choice)")
     search.add_argument("--enqueue", metavar="DIR", help="run the base config and every YAML config in DIR first (e.g. custom_configs/plateau_solutions), each exactly as written")
     search.add_argument("--no-report", action="store_true", help="skip the compare report at the end")
-    search.add_argument("opts", nargs=argparse.REMAINDER, metavar="KEY VALUE", help="config overrides for every trial, e.g. DATASETS.ROOT /data (OUTPUT_DIR sets the study folder)")
+    add_overrides(search, help="config overrides for every trial, e.g. DATASETS.ROOT /data (OUTPUT_DIR sets the study folder)")
     search.set_defaults(handler=run_search_command)
     return search
 
@@ -61,7 +63,7 @@ def run_search_command(args: argparse.Namespace) -> int:
         startup_trials=args.startup_trials,
         warmup_epochs=args.warmup_epochs,
         enqueue=args.enqueue,
-        overrides=args.opts,
+        overrides=overrides(args.opts),
         report=not args.no_report,
     )
     return search_main(settings)

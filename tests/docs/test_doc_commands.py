@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+from reidlab.cli.common import overrides as cli_overrides
+from reidlab.cli.common import split_configs_and_overrides
 from reidlab.cli.main import build_parser
 from reidlab.config import load_config, resolve_config_path
 
@@ -100,15 +102,13 @@ def check_reidlab(argv: list[str], where: str) -> None:
         return
     if args.command in ("train", "doctor", "search"):
         config = _config(args.config_file, where)
-        overrides = _overrides(args.opts)
+        overrides = cli_overrides(args.opts)
         _load(config, overrides, where)
         if args.command == "search":
             from reidlab.research.search.space import check_values_against, load_search_space
 
             check_values_against(load_search_space(args.space), load_config(config, overrides))
     elif args.command == "sweep":
-        from reidlab.research.sweep import split_configs_and_overrides
-
         configs, overrides = split_configs_and_overrides(args.items)
         assert configs, f"{where}: sweep names no config"
         for config in configs:
@@ -142,10 +142,6 @@ def _load(config: str | None, overrides: list[str], where: str) -> None:
         load_config(config, overrides)
     except Exception as exc:
         pytest.fail(f"{where}: the config or its overrides do not load: {exc}")
-
-
-def _overrides(opts: list[str]) -> list[str]:
-    return opts[1:] if opts[:1] == ["--"] else list(opts)
 
 
 def _generated(path: str) -> bool:

@@ -136,8 +136,6 @@ def run_search(settings: SearchSettings, train: TrainFunction | None = None, con
 def split_output_dir(overrides: Sequence[str]) -> tuple[list[str], str | None]:
     """The KEY VALUE pairs without OUTPUT_DIR, and OUTPUT_DIR's value (the study folder) if given."""
     pairs = list(overrides)
-    if pairs[:1] == ["--"]:
-        pairs = pairs[1:]
     if len(pairs) % 2:
         return pairs, None  # load_config names the key without a value
     kept, output_dir = [], None

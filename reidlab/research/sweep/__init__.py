@@ -4,7 +4,7 @@
 the rung rules); `runs` trains one run further from what its folder shows; `state` is sweep.json.
 """
 
-from reidlab.research.sweep.command import HALVING, SEQUENTIAL, STRATEGIES, SweepError, SweepResult, split_configs_and_overrides, sweep, sweep_main
+from reidlab.research.sweep.command import HALVING, SEQUENTIAL, STRATEGIES, SweepError, SweepResult, sweep, sweep_main
 from reidlab.research.sweep.state import SWEEP_FILE, SweepRun, SweepState
 
-__all__ = ["HALVING", "SEQUENTIAL", "STRATEGIES", "SWEEP_FILE", "SweepError", "SweepResult", "SweepRun", "SweepState", "split_configs_and_overrides", "sweep", "sweep_main"]
+__all__ = ["HALVING", "SEQUENTIAL", "STRATEGIES", "SWEEP_FILE", "SweepError", "SweepResult", "SweepRun", "SweepState", "sweep", "sweep_main"]

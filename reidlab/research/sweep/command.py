@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import glob
 import os
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean
@@ -37,7 +36,6 @@ DEFAULT_ETA = 3
 CONFIG_SUFFIXES = (".yml", ".yaml")
 EXIT_INTERRUPTED = 130
 _TRAINABLE = (PENDING, PAUSED, RUNNING, INTERRUPTED)
-_KEY = re.compile(r"^[A-Z][A-Z0-9_]*(\.[A-Z0-9_]+)*$")
 
 
 class SweepError(UserError):
@@ -97,22 +95,9 @@ def sweep(
     return _finish(state, path, strategy, save, say)
 
 
-def sweep_main(items: Sequence[str], strategy: str = SEQUENTIAL, eta: int = DEFAULT_ETA, min_epochs: int | None = None, out: str | None = None) -> int:
-    """The command: configs and KEY VALUE overrides in one list (as typed); the exit code."""
-    configs, overrides = split_configs_and_overrides(items)
+def sweep_main(configs: Sequence[str], overrides: Sequence[str] = (), strategy: str = SEQUENTIAL, eta: int = DEFAULT_ETA, min_epochs: int | None = None, out: str | None = None) -> int:
+    """The command's one call: run the sweep; its exit code."""
     return sweep(configs, overrides, strategy, eta, min_epochs, out).exit_code
-
-
-def split_configs_and_overrides(items: Sequence[str]) -> tuple[list[str], list[str]]:
-    """`DIR a.yml SOLVER.MAX_EPOCH 4` -> configs and overrides: overrides start at the first KEY (or after `--`)."""
-    items = list(items)
-    if "--" in items:
-        cut = items.index("--")
-        return items[:cut], items[cut + 1 :]
-    for index, item in enumerate(items):
-        if _KEY.match(item) and not os.path.exists(item):
-            return items[:index], items[index:]
-    return items, []
 
 
 def find_sweep_configs(inputs: Sequence[str | Path]) -> list[Path]:

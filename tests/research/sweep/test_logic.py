@@ -19,7 +19,7 @@ import pytest
 from reidlab.cli.research_commands import add_research_commands
 from reidlab.config import load_config
 from reidlab.engine.stop_reasons import Stop, StopReason
-from reidlab.research.sweep import SweepError, split_configs_and_overrides, sweep
+from reidlab.research.sweep import SweepError, sweep
 from reidlab.research.sweep.halving import best_map_up_to, rank_at_rung, rung_epochs, survivors_count
 from reidlab.rundir import RunDirError, resolve_run_dir
 
@@ -251,12 +251,6 @@ def test_rung_schedule_and_ranking():
 
 
 # ---------------------------------------------------------------- command line
-def test_configs_and_overrides_split_where_the_first_key_starts():
-    assert split_configs_and_overrides(["dir", "x.yml", "SOLVER.MAX_EPOCH", "4", "SEED", "1"]) == (["dir", "x.yml"], ["SOLVER.MAX_EPOCH", "4", "SEED", "1"])
-    assert split_configs_and_overrides(["dir", "--", "OUTPUT_DIR", "x"]) == (["dir"], ["OUTPUT_DIR", "x"])
-    assert split_configs_and_overrides(["a.yml"]) == (["a.yml"], [])
-
-
 def test_the_sweep_command_parses_options_configs_and_overrides():
     parser = argparse.ArgumentParser()
     add_research_commands(parser.add_subparsers(dest="command"))
