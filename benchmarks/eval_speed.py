@@ -160,7 +160,7 @@ def main() -> None:
     # Warm up (thread pool, first-touch of library code) so memory figures show data only.
     evaluate_rank(distmat[:64], q_pids[:64], g_pids, q_cams[:64], g_cams)
     evaluate_features(query[:64], gallery, q_pids[:64], g_pids, q_cams[:64], g_cams)
-    (cmc, aps, inps), times_a, mb_a = timed(lambda: evaluate_rank(distmat, *labels), args.repeats)
+    (cmc, aps, inps), times_a, mb_a = timed(lambda d=distmat: evaluate_rank(d, *labels), args.repeats)
     describe("(a) distmat -> metrics   evaluate_rank", times_a, mb_a)
 
     n_ref = NUM_QUERY if args.full_reference else min(args.reference_queries, NUM_QUERY)

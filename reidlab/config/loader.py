@@ -14,7 +14,8 @@ from typing import Any, Iterable, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from reidlab.config.schema import Config, backbone_problem
+from reidlab.config.model_keys import backbone_problem
+from reidlab.config.schema import Config
 from reidlab.errors import UserError
 
 PACKAGED_CONFIGS = Path(__file__).resolve().parent.parent / "configs"

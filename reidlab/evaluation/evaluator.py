@@ -109,12 +109,7 @@ def evaluate_features(
     """
     check_metric(metric)
     max_rank = check_positive_int("max_rank", max_rank)
-    query = check_features("query_feats", query_feats)
-    gallery = check_features("gallery_feats", gallery_feats)
-    if query.shape[1] != gallery.shape[1]:
-        raise ValueError(
-            f"query_feats has dimension {query.shape[1]} but gallery_feats has dimension {gallery.shape[1]}"
-        )
+    query, gallery = _checked_features(query_feats, gallery_feats)
     num_q, num_g = query.shape[0], gallery.shape[0]
     q_p, g_p, q_c, g_c = checked_labels(
         q_pids, g_pids, q_camids, g_camids, num_q, num_g, f"query_feats has {num_q} rows", f"gallery_feats has {num_g} rows"
@@ -139,3 +134,12 @@ def evaluate_features(
         check_finite("the distance computed from the features", dist_rows)  # overflow
         collector.add(dist_rows)
     return EvaluationResult.from_per_query(collector.result(), max_rank)
+
+
+def _checked_features(query_feats: torch.Tensor, gallery_feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Both feature matrices, checked finite, 2-D and of one dimension."""
+    query = check_features("query_feats", query_feats)
+    gallery = check_features("gallery_feats", gallery_feats)
+    if query.shape[1] != gallery.shape[1]:
+        raise ValueError(f"query_feats has dimension {query.shape[1]} but gallery_feats has dimension {gallery.shape[1]}")
+    return query, gallery

@@ -11,7 +11,7 @@ from torch import nn
 from torchvision import models
 
 from reidlab.config import Config, ConfigError
-from reidlab.config.schema import backbone_problem
+from reidlab.config.model_keys import backbone_problem
 from reidlab.modeling.ibn import IBN_STAGES, convert_to_ibn_a
 from reidlab.modeling.non_local import NonLocalBlock
 from reidlab.modeling.pretrained import LoadReport, load_pretrained_backbone

@@ -1,7 +1,7 @@
 """`reidlab compare`: rank runs by best mAP without crowning noise, and write what to deploy.
 
 `compare_runs` reads the runs (`reidlab.research.runs`), selects the model (`selection`: bootstrap
-intervals and paired tests on per-query AP), and writes BEST_MODEL_SELECTION.txt/.json (`report`),
+intervals and paired tests on per-query AP, within one `query_sets` group), and writes BEST_MODEL_SELECTION.txt/.json (`report`),
 the plots (`plots`), report.html (`html`) and the terminal table (`console`).
 """
 

@@ -9,8 +9,9 @@ from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from reidlab.research.compare.report import ranking_table, why_paragraphs, winner_line
 from reidlab.research.compare.selection import Selection
+from reidlab.research.compare.table import ranking_table
+from reidlab.research.compare.why import why_paragraphs, winner_line
 
 TERMINAL_COLUMNS = ("#", "run", "status", "best mAP %", "95% CI", "rank-1 %", "best epoch", "epochs run", "stop reason", "verdict")
 NARROW_TERMINAL_COLUMNS = ("#", "run", "best mAP %", "rank-1 %", "epochs run", "verdict")

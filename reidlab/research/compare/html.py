@@ -10,8 +10,10 @@ import base64
 from html import escape
 from typing import Mapping
 
-from reidlab.research.compare.report import deploy_instructions, ranking_table, run_title, why_paragraphs, winner_line
+from reidlab.research.compare.report import deploy_instructions
 from reidlab.research.compare.selection import SELECTION_RULE, Selection
+from reidlab.research.compare.table import ranking_table, run_title
+from reidlab.research.compare.why import why_paragraphs, winner_line
 
 _STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em; color: #222; }

@@ -7,154 +7,19 @@ says the same thing.
 
 from __future__ import annotations
 
-import json
 import textwrap
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from reidlab.research.compare.selection import SELECTION_RULE, RankedRun, Selection
+from reidlab.research.compare.table import differing_hyperparameters, format_table, ranking_table, run_title
+from reidlab.research.compare.why import why_paragraphs, winner_line
 from reidlab.research.runs import SOURCE_FASTREID, RunSummary
 from reidlab.rundir import BEST_MODEL_FILE
 
 REPORT_FORMAT = "reidlab.best_model_selection"
 REPORT_VERSION = 1
 _WIDTH = 100
-_NONE = "-"
-
-
-@dataclass(frozen=True)
-class Table:
-    headers: list[str]
-    rows: list[list[str]]
-
-
-# ------------------------------------------------------------------ the ranking table
-def differing_hyperparameters(runs: Sequence[RunSummary]) -> list[str]:
-    """Keys whose recorded values differ between runs (a run without the key does not count)."""
-    keys: list[str] = []
-    for run in runs:
-        keys.extend(k for k in run.hyperparameters if k not in keys)
-    differing = []
-    for key in keys:
-        values = {_canonical(run.hyperparameters[key]) for run in runs if key in run.hyperparameters}
-        if len(values) > 1:
-            differing.append(key)
-    return differing
-
-
-def ranking_table(selection: Selection) -> Table:
-    """One row per run, ranked runs first; the columns the issue asks for, plus the statistics."""
-    keys = differing_hyperparameters([r.run for r in selection.runs])
-    several_sets = len(selection.groups) > 1
-    percent = round(100 * selection.settings.confidence)
-    headers = ["#", "run", "status", "best mAP %", f"{percent}% CI", "rank-1 %", "mINP %", "best epoch",
-               "epochs run", "stop reason", f"mAP diff [{percent}% CI]", "verdict"]
-    if several_sets:
-        headers.append("query set")
-    headers.extend(keys)
-    rows = []
-    for ranked in selection.runs:
-        run, best = ranked.run, ranked.run.best
-        row = [
-            str(ranked.rank) if ranked.rank is not None else _NONE,
-            run_title(run),
-            run.status_text,
-            _percent(best.mAP if best else None),
-            _interval(ranked),
-            _percent(best.rank1 if best else None),
-            _percent(best.mINP if best else None),
-            _epoch(best.epoch if best else None, best is not None and best.epoch_is_approximate),
-            _epoch(run.epochs_run, run.epochs_are_approximate),
-            run.stop_reason or ("not recorded" if run.source == SOURCE_FASTREID else _NONE),
-            _difference(ranked),
-            ranked.verdict,
-        ]
-        if several_sets:
-            row.append(ranked.query_set or _NONE)
-        row.extend(_value(run.hyperparameters.get(key, _NONE)) for key in keys)
-        rows.append(row)
-    return Table(headers, rows)
-
-
-def run_title(run: RunSummary) -> str:
-    return f"{run.label} [fast-reid]" if run.source == SOURCE_FASTREID else run.label
-
-
-# ------------------------------------------------------------------ why, and how to deploy
-def winner_line(selection: Selection) -> str:
-    run = selection.winner.run
-    best = run.best
-    epochs = f" of {_epoch(run.epochs_run, run.epochs_are_approximate)} run" if run.epochs_run is not None else ""
-    return (
-        f"{run_title(run)}: best mAP {_percent(best.mAP)}% (rank-1 {_percent(best.rank1)}%, mINP {_percent(best.mINP)}%) "
-        f"at epoch {_epoch(best.epoch, best.epoch_is_approximate)}{epochs}"
-    )
-
-
-def why_paragraphs(selection: Selection) -> list[str]:
-    """Plain words: what the evidence says about the winner, ties named as ties."""
-    group = selection.primary
-    leader, reference, winner = group.leader, group.reference, group.recommended
-    where = group.query_set.description
-    if len(group.ranked) == 1:
-        return [f"{leader.run.label} is the only rankable run on {where}; there is nothing to compare it with."]
-    paragraphs = []
-    if group.leader_tested:
-        paragraphs.append(f"{leader.run.label} has the highest best mAP on {where}: {_percent(leader.run.best.mAP)}%.")
-    else:
-        second = group.ranked[1].run
-        kind = "a fast-reid run" if leader.run.source == SOURCE_FASTREID else "eval/best_per_query.npz is missing"
-        paragraphs.append(
-            f"{run_title(leader.run)} has the highest best mAP on {where} ({_percent(leader.run.best.mAP)}%, against "
-            f"{_percent(second.best.mAP)}% for {second.label}), but it has no per-query results ({kind}), so no "
-            "paired test could check whether its lead is real: it is recommended on its point estimate only."
-        )
-        if reference is not None:
-            paragraphs.append(f"Among the runs with per-query results, {reference.run.label} is the best; the others were tested against it.")
-    tested = [r for r in group.ranked if r.versus_reference is not None]
-    below = [r for r in tested if not r.tied_with_reference]
-    if tested:
-        sample = tested[0].versus_reference
-        paragraphs.append(
-            f"Paired bootstrap against {reference.run.label} on the same {reference.run.per_query.num_valid} queries, "
-            f"resampling {sample.n_clusters} identities {sample.n_resamples} times ({round(100 * selection.settings.confidence)}% "
-            "percentile intervals of the mAP difference, in percentage points)."
-        )
-    if group.tied:
-        paragraphs.append(
-            f"STATISTICALLY TIED: the interval of the mAP difference to {reference.run.label} contains 0 for "
-            + ", ".join(_diff_phrase(r) for r in group.tied)
-            + ". These runs are statistically tied with it: the mAP difference is within noise, so mAP alone "
-            "cannot pick between them."
-        )
-        if group.leader_tested and winner is not leader:
-            paragraphs.append(
-                "Tie-break, the cheaper run: among the runs statistically tied with the highest-mAP run, the one with "
-                f"the fewest epochs run (then the fewest training seconds) is recommended: {winner.run.label}, "
-                f"{_cost(winner.run)}, against {_cost(leader.run)} for {leader.run.label}. Choosing "
-                f"{leader.run.label} for its higher mAP would be crowning noise."
-            )
-        elif group.leader_tested:
-            paragraphs.append(
-                f"{leader.run.label} is also the cheapest of them ({_cost(leader.run)}), so it stays the "
-                "recommendation, but its lead is within noise."
-            )
-    elif tested:
-        verdict = f", so {leader.run.label} is the winner" if group.leader_tested else ""
-        paragraphs.append(
-            f"Every other tested run is significantly below {reference.run.label} (the interval of the difference "
-            f"excludes 0){verdict}."
-        )
-    if below:
-        paragraphs.append(f"Significantly below {reference.run.label}: " + ", ".join(_diff_phrase(r) for r in below) + ".")
-    untested = [r for r in group.untested if r is not leader]
-    if untested:
-        paragraphs.append(
-            "Not tested, for lack of per-query results, and ranked by mAP alone: "
-            + ", ".join(run_title(r.run) for r in untested) + "."
-        )
-    return paragraphs
 
 
 def deploy_instructions(run: RunSummary) -> dict[str, str]:
@@ -269,15 +134,6 @@ def selection_facts(selection: Selection, generated: str, files: dict[str, str])
     }
 
 
-def format_table(table: Table) -> list[str]:
-    """Fixed-width text columns (the file is read in editors and terminals alike)."""
-    widths = [max(len(h), *(len(row[i]) for row in table.rows)) if table.rows else len(h) for i, h in enumerate(table.headers)]
-    def line(cells: Sequence[str]) -> str:
-        return "  " + "  ".join(cell.ljust(width) for cell, width in zip(cells, widths)).rstrip()
-    return [line(table.headers), line(["-" * w for w in widths]), *(line(row) for row in table.rows)]
-
-
-# ------------------------------------------------------------------ helpers
 def _run_facts(ranked: RankedRun, reference: str | None) -> dict[str, Any]:
     run = ranked.run
     interval = ranked.map_interval
@@ -318,16 +174,6 @@ def _best_facts(run: RunSummary) -> dict[str, Any] | None:
             "epoch": best.epoch, "epoch_is_approximate": best.epoch_is_approximate}
 
 
-def _diff_phrase(ranked: RankedRun) -> str:
-    p = ranked.versus_reference
-    return f"{ranked.run.label} ({100 * p.diff:+.2f} points, interval [{100 * p.low:+.2f}, {100 * p.high:+.2f}])"
-
-
-def _cost(run: RunSummary) -> str:
-    epochs = f"{_epoch(run.epochs_run, run.epochs_are_approximate)} epochs"
-    return epochs + (f", {run.train_seconds:.0f} s of training" if run.train_seconds is not None else "")
-
-
 def _problems(run: RunSummary) -> str:
     return "; ".join(run.problems) if run.problems else "no evaluated epoch yet"
 
@@ -338,34 +184,6 @@ def _statistics_line(selection: Selection) -> str:
         f"Statistics: percentile bootstrap, {round(100 * s.confidence)}% intervals, identities resampled; "
         f"{s.n_resamples} resamples per run interval, {s.n_paired_resamples} per paired test; seed {s.seed}."
     )
-
-
-def _interval(ranked: RankedRun) -> str:
-    i = ranked.map_interval
-    return _NONE if i is None else f"[{100 * i.low:.2f}, {100 * i.high:.2f}]"
-
-
-def _difference(ranked: RankedRun) -> str:
-    p = ranked.versus_reference
-    return _NONE if p is None else f"{100 * p.diff:+.2f} [{100 * p.low:+.2f}, {100 * p.high:+.2f}]"
-
-
-def _percent(value: float | None) -> str:
-    return _NONE if value is None else f"{100 * value:.2f}"
-
-
-def _epoch(value: int | None, approximate: bool) -> str:
-    if value is None:
-        return "unknown"
-    return f"~{value}" if approximate else str(value)
-
-
-def _value(value: Any) -> str:
-    return value if isinstance(value, str) else json.dumps(value)
-
-
-def _canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, default=str)
 
 
 def _wrapped(text: str, first: str = "", indent: str = "  ") -> list[str]:
