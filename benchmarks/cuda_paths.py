@@ -35,7 +35,6 @@ from reidlab.engine import train as train_module
 from reidlab.engine.train import train
 from reidlab.engine.trainer import Trainer
 from reidlab.modeling import build_model
-from reidlab.rundir import RunDirectory
 
 CONFIG = "configs/Market1501/bagtricks_R50.yml"
 
@@ -70,7 +69,7 @@ def model_alone(data_root: Path, out: Path, amp: bool, channels_last: bool, iter
     model = build_model(cfg, train_data.num_classes).to(device)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-    trainer = Trainer(cfg, RunDirectory(out), model, train_data, build_test_data(cfg), device)
+    trainer = Trainer(cfg, model, train_data, build_test_data(cfg), device)
     trainer.train_model.train()
     batch = next(iter(train_data.loader))
     images, targets = batch.images.to(device), batch.targets.to(device)

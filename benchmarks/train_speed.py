@@ -31,7 +31,6 @@ from reidlab.data import build_test_data, build_train_data, write_synthetic_data
 from reidlab.engine.health import ParameterSnapshot, gradient_norm
 from reidlab.engine.trainer import Trainer
 from reidlab.modeling import build_model
-from reidlab.rundir import RunDirectory
 
 VARIANTS = ("fp32", "bf16", "channels_last", "compile", "unfused")  # combine with '+', e.g. bf16+channels_last
 # The reference points on this machine, quoted (not measured here): fast-reid 1.4.0 and the bare stride-2 ResNet18.
@@ -52,9 +51,9 @@ def make_trainer(data_root: Path, variant: str, out: Path, last_stride: int = 1)
         model = model.to(memory_format=torch.channels_last)
     if "unfused" in variant.split("+"):  # torch's per-parameter optimiser step, as before the fused kernels
         with mock.patch("reidlab.engine.optimizer.fused_option", lambda params: {}):
-            trainer = Trainer(cfg, RunDirectory(out), model, train_data, build_test_data(cfg), torch.device("cpu"))
+            trainer = Trainer(cfg, model, train_data, build_test_data(cfg), torch.device("cpu"))
     else:
-        trainer = Trainer(cfg, RunDirectory(out), model, train_data, build_test_data(cfg), torch.device("cpu"))
+        trainer = Trainer(cfg, model, train_data, build_test_data(cfg), torch.device("cpu"))
     if "compile" in variant.split("+"):
         trainer.train_model = torch.compile(model)  # the module the training step calls
     return trainer

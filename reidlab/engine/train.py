@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import warnings
@@ -18,12 +17,12 @@ from reidlab.config import Config, load_config
 from reidlab.data import build_test_data, build_train_data
 from reidlab.engine.console import get_logger, log_to_console_and_file
 from reidlab.engine.distributed import Processes, start_processes
-from reidlab.engine.model_info import device_description, now_iso, versions
+from reidlab.engine.hooks import HookBase, default_hooks
+from reidlab.engine.model_info import device_description, versions
 from reidlab.engine.stop_reasons import Stop, StopReason
-from reidlab.engine.stop_report import stopping_reason_text
-from reidlab.engine.trainer import Hooks, Trainer, evaluation_epochs
+from reidlab.engine.trainer import Trainer, evaluation_epochs
 from reidlab.modeling import build_model
-from reidlab.rundir import MODEL_INFO_FILE, RunDirectory, RunDirError, hyperparameters, load_checkpoint, resolve_run_dir
+from reidlab.rundir import MODEL_INFO_FILE, RunDirectory, RunDirError, load_checkpoint, resolve_run_dir
 
 EXIT_INTERRUPTED = 130
 
@@ -46,12 +45,11 @@ def train(
     run_name: str | None = None,
     overrides: Iterable[str] = (),
     resume: bool = False,
-    hooks: Hooks | None = None,
-    until_epoch: int | None = None,
+    hooks: Iterable[HookBase] = (),
 ) -> TrainResult:
     """Train from a config; every ending, failures included, leaves a complete run directory.
 
-    until_epoch pauses after that epoch (reason `paused`) so a sweep can resume the run later.
+    `hooks` run after the standard set (`default_hooks`): a sweep's PauseAfterEpoch, a search's pruning.
     Under torchrun every process trains its share of each batch and rank 0 alone writes the run.
     """
     cfg = load_config(config_file, overrides)
@@ -69,24 +67,17 @@ def train(
             train_data = build_train_data(cfg, seed=cfg.SEED, rank=processes.rank, world_size=processes.world_size)
             test_sets = build_test_data(cfg)
             model = build_training_model(cfg, train_data.num_classes, device)
-        trainer = Trainer(cfg, run, model, train_data, test_sets, device, hooks, processes)
+        trainer = Trainer(cfg, model, train_data, test_sets, device, [*default_hooks(cfg, run), *hooks], processes)
         if checkpoint is not None:
             trainer.load_checkpoint_state(checkpoint)
         processes.barrier()  # every process has checked the run directory before rank 0 writes to it
         if processes.is_main:
             run.create()
         with _run_log(run, processes) as log:
-            info = _initial_info(cfg, run, train_data, device, trainer, checkpoint is not None, processes)
             _log_header(log, cfg, run, train_data, test_sets, device, trainer, checkpoint)
             for caught in setup_warnings:
                 log.warning("warning: %s", caught.message)
-            if processes.is_main:
-                run.write_config(cfg)
-                run.write_model_info(info)
-            stop = trainer.fit(until_epoch)
-            if processes.is_main:
-                trainer.save_final_model()
-                _finish(cfg, run, trainer, info, stop)
+            stop = trainer.fit()
             log.info("Stopped: %s. %s", stop.reason.value, stop.message)
             if trainer.state.best:
                 best = trainer.state.best
@@ -141,61 +132,6 @@ def _load_initial_weights(model: torch.nn.Module, path: str) -> None:
     own = model.state_dict()
     usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     model.load_state_dict(usable, strict=False)
-
-
-def _initial_info(cfg: Config, run: RunDirectory, train_data, device, trainer: Trainer, resumed: bool, processes: Processes) -> dict:
-    previous = {}
-    if resumed and run.file(MODEL_INFO_FILE).exists():
-        try:
-            previous = json.loads(run.file(MODEL_INFO_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            previous = {}
-    return {
-        "run_name": run.path.name,
-        "run_dir": run.path.as_posix(),
-        "dataset": cfg.DATASETS.NAMES[0],
-        "test_sets": list(cfg.DATASETS.TESTS),
-        "num_classes": train_data.num_classes,
-        "num_train_images": train_data.num_images,
-        "skipped_corrupt_images": train_data.skipped_corrupt,
-        "status": "running",
-        "best": trainer.state.best,
-        "final": None,
-        "stop": None,
-        "epochs_run": trainer.state.epoch,
-        "hyperparameters": hyperparameters(cfg),
-        "started": previous.get("started", now_iso()),
-        "resumed": previous.get("resumed", []) + ([now_iso()] if resumed else []),
-        "finished": None,
-        "versions": versions(),
-        "device": device_description(device),
-        "processes": processes.world_size,
-        "amp": trainer.amp.describe(),
-    }
-
-
-def _finish(cfg: Config, run: RunDirectory, trainer: Trainer, info: dict, stop: Stop) -> None:
-    history = trainer.state.history
-    last = history[-1] if history else {}
-    evaluated = [r for r in history if "mAP" in r]
-    info.update(
-        status="finished",
-        best=trainer.state.best,
-        final={
-            "epoch": trainer.state.epoch,
-            **{k: v for k, v in last.items() if k.startswith("loss")},
-            **({"evaluated_epoch": evaluated[-1]["epoch"], **{k: evaluated[-1][k] for k in ("mAP", "rank1", "rank5", "rank10", "mINP")}} if evaluated else {}),
-        },
-        stop=stop.to_dict(),
-        epochs_run=trainer.state.epoch,
-        iterations=trainer.state.iteration,
-        train_seconds=trainer.elapsed_seconds(),
-        finished=now_iso(),
-    )
-    run.write_history(history)
-    run.write_model_info(info)
-    resume_command = f"reidlab train --config-file {(run.path / 'config.yaml').as_posix()} --resume"
-    run.write_stopping_reason(stopping_reason_text(stop, cfg, info, history, run.path, resume_command))
 
 
 def _log_header(log, cfg: Config, run: RunDirectory, train_data, test_sets, device, trainer: Trainer, checkpoint) -> None:

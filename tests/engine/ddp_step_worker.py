@@ -11,7 +11,6 @@ largest parameter difference to RESULT_DIR/rank<N>.json.
 import copy
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import torch
@@ -21,7 +20,6 @@ from reidlab.data import build_train_data
 from reidlab.engine.distributed import SINGLE_PROCESS, start_processes
 from reidlab.engine.train import build_training_model, seed_everything
 from reidlab.engine.trainer import Trainer
-from reidlab.rundir import RunDirectory
 
 
 def freeze_batch_norm_statistics(model: torch.nn.Module) -> None:
@@ -39,9 +37,8 @@ def main() -> int:
     share = build_train_data(cfg, seed=cfg.SEED, rank=processes.rank, world_size=processes.world_size)
     model_a = build_training_model(cfg, whole.num_classes, device)
     model_b = copy.deepcopy(model_a)
-    run = RunDirectory(Path(tempfile.mkdtemp()))
-    alone = Trainer(cfg, run, model_a, whole, [], device, processes=SINGLE_PROCESS)
-    together = Trainer(cfg, run, model_b, share, [], device, processes=processes)
+    alone = Trainer(cfg, model_a, whole, [], device, processes=SINGLE_PROCESS)
+    together = Trainer(cfg, model_b, share, [], device, processes=processes)
     for trainer in (alone, together):
         trainer.train_model.train()
         freeze_batch_norm_statistics(trainer.model)

@@ -4,7 +4,7 @@
 import pytest
 
 from reidlab.config import load_config
-from reidlab.engine.early_stopping import EarlyStopping
+from reidlab.engine.hooks import EarlyStopping
 from reidlab.engine.lr_schedule import lr_factor
 
 

@@ -15,8 +15,8 @@ from pathlib import Path
 
 from reidlab.config import config_to_yaml, load_config
 from reidlab.data import transforms
+from reidlab.engine.hooks import CallbackHook
 from reidlab.engine.train import train
-from reidlab.engine.trainer import Hooks
 from reidlab.modeling import FrozenLayers
 
 CONFIG_ROOT = Path(__file__).resolve().parents[2] / "reidlab" / "configs"
@@ -55,7 +55,7 @@ def _checks(seen: dict):
             seen["pool"] = type(model.head.pool).__name__
             seen["frozen_parameters"] = sum(p.numel() for p in FrozenLayers(model, cfg.MODEL.FREEZE_LAYERS).parameters())
 
-    return Hooks(on_iteration=on_iteration)
+    return [CallbackHook(after_step=on_iteration)]
 
 
 def test_every_shipped_config_trains_a_few_iterations(tmp_path, tiny_overrides, monkeypatch, one_torch_thread):

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from reidlab.data.prefetch import prefetched
+from reidlab.engine.hooks import CallbackHook, PauseAfterEpoch
 from reidlab.engine.train import train
-from reidlab.engine.trainer import Hooks
 from reidlab.rundir import RunDirError, load_checkpoint
 
 CONFIG = "configs/Synthetic/demo_R18_cpu.yml"
@@ -27,7 +27,7 @@ def raise_at(epoch: int, step: int, error: BaseException):
         if (e, s) == (epoch, step):
             raise error
 
-    return Hooks(on_iteration=hook)
+    return [CallbackHook(after_step=hook)]
 
 
 def test_full_run_writes_the_whole_run_directory(tmp_path, tiny_overrides):
@@ -94,7 +94,7 @@ def test_non_finite_loss_stops_at_once(tmp_path, tiny_overrides):
             with torch.no_grad():
                 trainer.model.head.classifier.weight.fill_(float("nan"))
 
-    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run", {"SOLVER.MAX_EPOCH": 4}), hooks=Hooks(on_iteration=poison))
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run", {"SOLVER.MAX_EPOCH": 4}), hooks=[CallbackHook(after_step=poison)])
     run = tmp_path / "run"
     assert result.stop.reason.value == "diverged" and result.exit_code == 1
     assert "Loss became nan at epoch 2, iteration 2" in result.stop.message
@@ -147,7 +147,7 @@ def test_tensorboard_scalars_are_written_when_installed(tmp_path, tiny_overrides
 
 def test_pause_at_an_epoch_budget_then_resume_keeps_the_schedule(tmp_path, tiny_overrides):
     overrides = tiny_overrides(tmp_path / "run", {"SOLVER.MAX_EPOCH": 3, "SOLVER.EARLY_STOP.ENABLED": False})
-    paused = train(CONFIG, overrides=overrides, until_epoch=1)
+    paused = train(CONFIG, overrides=overrides, hooks=[PauseAfterEpoch(1)])
     assert paused.stop.reason.value == "paused" and paused.exit_code == 0
     assert "--resume" in (tmp_path / "run" / "STOPPING_REASON.txt").read_text()
     finished = train(CONFIG, overrides=overrides, resume=True)
@@ -155,16 +155,49 @@ def test_pause_at_an_epoch_budget_then_resume_keeps_the_schedule(tmp_path, tiny_
     assert [r["epoch"] for r in read_json(tmp_path / "run" / "training_history.json")] == [1, 2, 3]
 
 
-def test_a_hook_can_end_the_run_with_its_own_reason(tmp_path, tiny_overrides):
+@pytest.mark.parametrize("how", ["request", "raise"])
+def test_a_hook_can_end_the_run_with_its_own_reason(tmp_path, tiny_overrides, how):
     from reidlab.engine.stop_reasons import StopReason, StopRequested
 
     def prune(trainer, epoch, record):
         if "mAP" in record:
-            raise StopRequested(StopReason.PRUNED, f"mAP {record['mAP']:.3f} below the median at epoch {epoch}")
+            message = f"mAP {record['mAP']:.3f} below the median at epoch {epoch}"
+            if how == "raise":
+                raise StopRequested(StopReason.PRUNED, message)
+            trainer.request_stop(StopReason.PRUNED, message)
 
-    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run"), hooks=Hooks(on_epoch_end=prune))
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run"), hooks=[CallbackHook(after_epoch=prune)])
     assert result.stop.reason.value == "pruned" and result.stop.epoch == 1
     assert "below the median at epoch 1" in (tmp_path / "run" / "STOPPING_REASON.txt").read_text()
+    assert read_json(tmp_path / "run" / "model_info.json")["stop"]["reason"] == "pruned"
+
+
+def test_when_several_ends_are_asked_at_once_the_most_decisive_wins(tmp_path, tiny_overrides):
+    """Pruned beats patience beats a signal beats the time limit beats a pause, whatever order the hooks ask in."""
+    from reidlab.engine.stop_reasons import StopReason
+
+    def ask_everything(trainer, epoch, record):
+        for reason in (StopReason.PAUSED, StopReason.TIME_LIMIT, StopReason.PATIENCE_EXHAUSTED):
+            trainer.request_stop(reason, f"{reason.value} asked")
+
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run"), hooks=[CallbackHook(after_epoch=ask_everything)])
+    assert (result.stop.reason, result.stop.message, result.stop.epoch) == (StopReason.PATIENCE_EXHAUSTED, "patience_exhausted asked", 1)
+
+
+def test_a_stop_asked_after_a_step_ends_the_run_before_the_next_update(tmp_path, tiny_overrides):
+    from reidlab.engine.stop_reasons import StopReason
+
+    seen = []
+
+    def ask_at_the_second_step(trainer, epoch, step):
+        seen.append(trainer.state.iteration)
+        if step == 1:
+            trainer.request_stop(StopReason.TIME_LIMIT, "out of time")
+
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run"), hooks=[CallbackHook(after_step=ask_at_the_second_step)])
+    assert result.stop.reason is StopReason.TIME_LIMIT and result.stop.epoch == 0
+    assert seen == [1, 2]  # the third step's forward ran, its update did not
+    assert read_json(tmp_path / "run" / "model_info.json")["iterations"] == 2
 
 
 def test_non_finite_embeddings_at_evaluation_count_as_divergence(tmp_path, tiny_overrides):
@@ -172,7 +205,7 @@ def test_non_finite_embeddings_at_evaluation_count_as_divergence(tmp_path, tiny_
         if step == trainer.iters_per_epoch - 1:  # the training loss uses batch statistics; evaluation the running ones
             trainer.model.head.bottleneck.running_var.fill_(float("nan"))
 
-    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run"), hooks=Hooks(on_iteration=poison_bn_statistics))
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run"), hooks=[CallbackHook(after_step=poison_bn_statistics)])
     assert result.stop.reason.value == "diverged" and result.exit_code == 1
     assert "Evaluation after epoch 1" in result.stop.message and "NaN or inf" in result.stop.message
     assert "Lower SOLVER.BASE_LR" in (tmp_path / "run" / "STOPPING_REASON.txt").read_text()
@@ -188,7 +221,7 @@ def test_freeze_layers_hold_the_backbone_still_for_freeze_iters(tmp_path, tiny_o
             states[(epoch, step)] = {k: v.clone() for k, v in trainer.model.state_dict().items()}
 
     extra = {"MODEL.FREEZE_LAYERS": "[backbone]", "SOLVER.FREEZE_ITERS": 4, "SOLVER.MAX_EPOCH": 2, "SOLVER.EARLY_STOP.ENABLED": False}
-    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run", extra), hooks=Hooks(on_iteration=snapshot))
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run", extra), hooks=[CallbackHook(after_step=snapshot)])
     assert result.stop.reason.value == "max_epochs"
     first, last_frozen, after = states[(1, 0)], states[(1, 3)], states[(2, 3)]
     backbone = [k for k in first if k.startswith("backbone.") and first[k].is_floating_point()]

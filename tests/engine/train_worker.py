@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+from reidlab.engine.hooks import CallbackHook
 from reidlab.engine.train import train
-from reidlab.engine.trainer import Hooks
 
 
 def main() -> int:
@@ -24,7 +24,7 @@ def main() -> int:
         elif (e, s) > target:
             time.sleep(0.5)
 
-    return train("configs/Synthetic/demo_R18_cpu.yml", overrides=overrides, hooks=Hooks(on_iteration=pause)).exit_code
+    return train("configs/Synthetic/demo_R18_cpu.yml", overrides=overrides, hooks=[CallbackHook(after_step=pause)]).exit_code
 
 
 if __name__ == "__main__":

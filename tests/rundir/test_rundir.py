@@ -81,7 +81,7 @@ def test_checkpoint_round_trip_and_refusals(tmp_path):
             return (os.system, ("echo pwned",))
 
     evil = tmp_path / "evil.pth"
-    evil.write_bytes(pickle.dumps(Payload()))
+    evil.write_bytes(pickle.dumps(Payload(), protocol=2))
     with pytest.raises(CheckpointError, match="refused to load"):
         load_checkpoint(evil)
 

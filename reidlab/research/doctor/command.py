@@ -5,14 +5,14 @@ need its result SKIP): the data set and P x K fit, the label range, the model, t
 initialisation, overfitting one fixed batch, the weights changing, and the measured speed with
 the run's ETA. Exit code 1 when any check fails.
 
-Doctor is read-only on the user's side: it writes no run directory and no logs/ folder; the
-Trainer it drives gets a temporary folder it never writes to (only Trainer.fit writes files).
+Doctor is read-only on the user's side: it writes no run directory and no logs/ folder. It drives
+the real Trainer's step without any hook: no run files, and no time limit (SOLVER.TIME_LIMIT_MINUTES
+belongs to the run, not to the check).
 """
 
 from __future__ import annotations
 
 import sys
-import tempfile
 import time
 from pathlib import Path
 from typing import Callable, Iterable, TextIO
@@ -27,7 +27,6 @@ from reidlab.engine.train import build_training_model, seed_everything
 from reidlab.engine.trainer import Trainer
 from reidlab.research.doctor import data_check, model_check, overfit_check, speed_check, weights_check
 from reidlab.research.doctor.report import CheckResult, DoctorReport, Status, skipped
-from reidlab.rundir import RunDirectory
 
 DEFAULT_STEPS = 30
 DEFAULT_SPEED_STEPS = 8
@@ -105,31 +104,29 @@ def _run_checks(cfg: Config, device, steps: int, speed_steps: int, checks: list[
     checks += [labels, model_result]
     if model is None or labels.status is Status.FAIL:
         return
-    with tempfile.TemporaryDirectory(prefix="reidlab_doctor_") as scratch:
-        trainer, error = _scratch_trainer(cfg, model, train_data, device, Path(scratch))
-        if trainer is None:
-            checks.append(weights_check.check_weights_without_optimizer(model, error))
-            return
-        images, targets = _fixed_batch(train_data, device)
-        progress(f"{steps} steps on one fixed batch")
-        trace = overfit_check.overfit_fixed_batch(trainer, images, targets, steps)
-        outputs = model_check.classifier_outputs(model) or train_data.num_classes
-        checks.append(overfit_check.check_loss_at_init(cfg, trace, outputs))
-        checks.append(overfit_check.check_overfit(cfg, trace, steps))
-        checks.append(weights_check.check_weights_change(cfg, trainer, trace))
-        if trace.error:
-            return
-        progress(f"timing {speed_steps} training steps and the evaluation")
-        checks.append(_speed_check(cfg, trainer, dataset_result, speed_steps))
+    trainer, error = _scratch_trainer(cfg, model, train_data, device)
+    if trainer is None:
+        checks.append(weights_check.check_weights_without_optimizer(model, error))
+        return
+    images, targets = _fixed_batch(train_data, device)
+    progress(f"{steps} steps on one fixed batch")
+    trace = overfit_check.overfit_fixed_batch(trainer, images, targets, steps)
+    outputs = model_check.classifier_outputs(model) or train_data.num_classes
+    checks.append(overfit_check.check_loss_at_init(cfg, trace, outputs))
+    checks.append(overfit_check.check_overfit(cfg, trace, steps))
+    checks.append(weights_check.check_weights_change(cfg, trainer, trace))
+    if trace.error:
+        return
+    progress(f"timing {speed_steps} training steps and the evaluation")
+    checks.append(_speed_check(cfg, trainer, dataset_result, speed_steps))
 
 
-def _scratch_trainer(cfg: Config, model: nn.Module, train_data: TrainData, device, folder: Path) -> tuple[Trainer | None, str]:
+def _scratch_trainer(cfg: Config, model: nn.Module, train_data: TrainData, device) -> tuple[Trainer | None, str]:
     """The real Trainer (optimiser, scheduler, AMP, scaler) with warmup skipped, so the overfit runs at the configured peak LR."""
     peak = cfg.model_copy(deep=True)
     peak.SOLVER.WARMUP_ITERS = 0
-    peak.OUTPUT_DIR = folder.as_posix()
     try:
-        return Trainer(peak, RunDirectory(folder), model, train_data, [], device), ""
+        return Trainer(peak, model, train_data, [], device), ""
     except Exception as exc:  # noqa: BLE001 - e.g. an empty parameter list when every layer is frozen
         return None, f"{type(exc).__name__}: {exc}"
 

@@ -13,14 +13,14 @@ comparison the pruner makes:
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from reidlab.engine.stop_reasons import StopReason, StopRequested
+from reidlab.engine.hooks import HookBase
+from reidlab.engine.stop_reasons import StopReason
 from reidlab.research.search.errors import SearchError
 
 PRUNERS = ("median", "halving", "none")
@@ -85,17 +85,15 @@ def prune_reason(pruner: str, study: optuna.Study, trial_number: int, own: dict[
     return f"the pruner stopped it at epoch {step} (mAP {own[step]:.4f})"
 
 
-@dataclass
-class PruningReporter:
-    """An on_epoch_end hook: report mAP as the trial's intermediate value at that epoch; stop the run if pruned."""
+class PruningHook(HookBase):
+    """After each evaluation: report mAP as the trial's intermediate value at that epoch; ask to stop the run if pruned."""
 
-    trial: optuna.Trial
-    pruner: str
-    reported: dict[int, float] = field(default_factory=dict)
-    reason: str | None = None
-    explain: Callable[[str, optuna.Study, int, dict[int, float], int], str] = prune_reason
+    def __init__(self, trial: optuna.Trial, pruner: str, explain: Callable[[str, optuna.Study, int, dict[int, float], int], str] = prune_reason):
+        self.trial, self.pruner, self.explain = trial, pruner, explain
+        self.reported: dict[int, float] = {}
+        self.reason: str | None = None
 
-    def __call__(self, trainer: Any, epoch: int, record: dict) -> None:
+    def after_epoch(self, epoch: int, record: dict) -> None:
         if "mAP" not in record:
             return
         value = float(record["mAP"])
@@ -103,4 +101,4 @@ class PruningReporter:
         self.trial.report(value, epoch)
         if self.trial.should_prune():
             self.reason = self.explain(self.pruner, self.trial.study, self.trial.number, dict(self.reported), epoch)
-            raise StopRequested(StopReason.PRUNED, f"Pruned at epoch {epoch}: {self.reason}.")
+            self.trainer.request_stop(StopReason.PRUNED, f"Pruned at epoch {epoch}: {self.reason}.")

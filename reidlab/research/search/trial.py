@@ -21,9 +21,8 @@ from optuna.trial import TrialState
 
 from reidlab.config import ConfigError, load_config
 from reidlab.engine.stop_reasons import Stop, StopReason
-from reidlab.engine.trainer import Hooks
 from reidlab.research.search.constraints import config_problem
-from reidlab.research.search.pruning import PruningReporter
+from reidlab.research.search.pruning import PruningHook
 from reidlab.research.search.queue import CONFIG_FILE, OUTSIDE_SPACE, QUEUED_CONFIG, RUN_DIR, STOP_MESSAGE, STOP_REASON, requeue
 from reidlab.research.search.space import SearchSpace, space_overrides
 
@@ -101,9 +100,8 @@ def run_trial(trial: optuna.Trial, context: TrialContext, train: TrainFunction) 
         problem = str(exc)
     if problem:
         return TrialOutcome(TrialState.FAIL, "invalid_config", problem, plan.run_dir)
-    reporter = PruningReporter(trial, context.pruner)
     try:
-        result = train(plan.config_file, None, plan.overrides, hooks=Hooks(on_epoch_end=reporter))
+        result = train(plan.config_file, None, plan.overrides, hooks=[PruningHook(trial, context.pruner)])
     except KeyboardInterrupt:
         return interrupted_outcome(plan.run_dir)
     except Exception as exc:  # a data set or run-folder problem found before training started

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+from reidlab.engine.hooks import PauseAfterEpoch
 from reidlab.research.runs import FAILURE_REASONS, RunSummary, read_run
 from reidlab.research.sweep.state import FAILED, FINISHED, INTERRUPTED, PAUSED, RUNNING, SweepRun
 from reidlab.rundir import LAST_CHECKPOINT_FILE, MODEL_INFO_FILE, read_history, read_json
@@ -97,7 +98,8 @@ def advance(entry: SweepRun, launcher: Launcher, overrides: list[str], until_epo
     entry.status = RUNNING
     save()
     try:
-        result = launcher(entry.config, run_name=entry.name, overrides=list(overrides), resume=state == RESUMABLE, until_epoch=until_epoch)
+        hooks = [PauseAfterEpoch(until_epoch)] if until_epoch is not None else []
+        result = launcher(entry.config, run_name=entry.name, overrides=list(overrides), resume=state == RESUMABLE, hooks=hooks)
     except KeyboardInterrupt:
         entry.status = INTERRUPTED
         _refresh_if_present(entry)

@@ -16,7 +16,7 @@ from optuna.trial import TrialState
 
 from reidlab.cli.main import main as reidlab_main
 from reidlab.data import DatasetError
-from reidlab.engine.stop_reasons import Stop, StopReason, StopRequested
+from reidlab.engine.stop_reasons import Stop, StopReason
 from reidlab.engine.train import TrainResult
 from reidlab.research.search import SearchError, SearchSettings, run_search
 from reidlab.research.search.heartbeat import HEARTBEAT_ATTR
@@ -26,6 +26,16 @@ CONFIG = "configs/Synthetic/demo_R18_cpu.yml"
 DEMO_FILE = Path(__file__).resolve().parents[3] / "reidlab" / "configs" / "Synthetic" / "demo_R18_cpu.yml"
 SPACE = "SOLVER.BASE_LR: {low: 1.0e-4, high: 1.0e-3, log: true}\nSOLVER.IMS_PER_BATCH: {choices: [8, 16]}\n"
 OVERRIDES = ("DATALOADER.NUM_INSTANCE", "2")
+
+
+class StopRequests:
+    """What a hook sees of the Trainer: request_stop."""
+
+    def __init__(self) -> None:
+        self.requests: dict = {}
+
+    def request_stop(self, reason, message) -> None:
+        self.requests[reason] = message
 
 
 @dataclass
@@ -38,7 +48,7 @@ class FakeTrain:
     endings: list
     calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
 
-    def __call__(self, config_file, run_name, overrides, hooks=None):
+    def __call__(self, config_file, run_name, overrides, hooks=()):
         pairs = dict(zip(overrides[::2], overrides[1::2]))
         self.calls.append((config_file, pairs))
         ending = self.endings[len(self.calls) - 1] if len(self.calls) <= len(self.endings) else ("max_epochs", {1: 0.3})
@@ -46,14 +56,16 @@ class FakeTrain:
             raise ending
         reason, maps = ending
         run_dir = Path(pairs["OUTPUT_DIR"])
-        best = None
+        best, trainer = None, StopRequests()
+        for hook in hooks:
+            hook.trainer = trainer
         for epoch, value in maps.items():
             if best is None or value > best["mAP"]:
                 best = {"epoch": epoch, "mAP": value, "rank1": value}
-            try:
-                hooks.on_epoch_end(None, epoch, {"epoch": epoch, "mAP": value})
-            except StopRequested as stop:
-                return TrainResult(run_dir, Stop(stop.reason, stop.message, epoch), best)
+            for hook in hooks:
+                hook.after_epoch(epoch, {"epoch": epoch, "mAP": value})
+            for stop_reason, message in trainer.requests.items():
+                return TrainResult(run_dir, Stop(stop_reason, message, epoch), best)
         return TrainResult(run_dir, Stop(StopReason(reason), f"scripted {reason}", max(maps, default=0)), best)
 
 

@@ -6,9 +6,9 @@ import optuna
 import pytest
 from optuna.trial import TrialState, create_trial
 
-from reidlab.engine.stop_reasons import StopReason, StopRequested
+from reidlab.engine.stop_reasons import StopReason
 from reidlab.research.search import SearchError
-from reidlab.research.search.pruning import PruningReporter, build_pruner, halving_reason, median_reason
+from reidlab.research.search.pruning import PruningHook, build_pruner, halving_reason, median_reason
 
 
 def finished(values: dict[int, float], state: TrialState = TrialState.COMPLETE) -> optuna.trial.FrozenTrial:
@@ -40,19 +40,31 @@ def test_halving_reason_names_the_cut_off() -> None:
     )
 
 
+class StopRequests:
+    """What the hook sees of the Trainer: request_stop."""
+
+    def __init__(self) -> None:
+        self.requests: dict = {}
+
+    def request_stop(self, reason, message) -> None:
+        self.requests[reason] = message
+
+
 def test_median_reason_agrees_with_optunas_median_pruner() -> None:
     study = optuna.create_study(direction="maximize", pruner=build_pruner("median", startup_trials=1))
     for values in ({1: 0.3, 2: 0.4}, {1: 0.5, 2: 0.6}, {1: 0.2, 2: 0.1}):
         study.add_trial(finished(values))
     trial = study.ask()
-    reporter = PruningReporter(trial, "median")
-    reporter(None, 1, {"epoch": 1, "loss": 1.0})  # not evaluated: nothing reported
+    hook = PruningHook(trial, "median")
+    hook.trainer = StopRequests()
+    hook.after_epoch(1, {"epoch": 1, "loss": 1.0})  # not evaluated: nothing reported
     assert trial.study.get_trials()[-1].intermediate_values == {}
-    reporter(None, 1, {"epoch": 1, "mAP": 0.31})  # above the median 0.3: goes on
-    with pytest.raises(StopRequested) as stopped:
-        reporter(None, 2, {"epoch": 2, "mAP": 0.35})  # best 0.35 below the median 0.4
-    assert stopped.value.reason is StopReason.PRUNED
-    assert stopped.value.message == "Pruned at epoch 2: mAP 0.3500 at epoch 2 is below the median 0.4000 of 3 completed trials at that epoch."
+    hook.after_epoch(1, {"epoch": 1, "mAP": 0.31})  # above the median 0.3: goes on
+    assert hook.trainer.requests == {}
+    hook.after_epoch(2, {"epoch": 2, "mAP": 0.35})  # best 0.35 below the median 0.4
+    assert hook.trainer.requests == {
+        StopReason.PRUNED: "Pruned at epoch 2: mAP 0.3500 at epoch 2 is below the median 0.4000 of 3 completed trials at that epoch."
+    }
 
 
 def test_build_pruner_choices() -> None:

@@ -1,7 +1,7 @@
 """`sweep` with a stand-in for `train` that keeps the engine's folder contract but scripts each run's mAP curve.
 
 The stand-in refuses to start over an existing run, resumes only from last_checkpoint.pth, honours
-until_epoch (stop reason `paused`), early-stops on patience and writes model_info.json and
+a PauseAfterEpoch hook (stop reason `paused`), early-stops on patience and writes model_info.json and
 training_history.json as train does, so the sweep's bookkeeping is tested in milliseconds.
 """
 
@@ -18,6 +18,7 @@ import pytest
 
 from reidlab.cli.research_commands import add_research_commands
 from reidlab.config import load_config
+from reidlab.engine.hooks import PauseAfterEpoch
 from reidlab.engine.stop_reasons import Stop, StopReason
 from reidlab.research.sweep import SweepError, sweep
 from reidlab.research.sweep.halving import best_map_up_to, rank_at_rung, rung_epochs, survivors_count
@@ -43,7 +44,8 @@ class FakeTrain:
         self.raise_for, self.during = raise_for or {}, during
         self.calls: list[tuple[str, bool, int | None]] = []
 
-    def __call__(self, config_file, run_name=None, overrides=(), resume=False, hooks=None, until_epoch=None):
+    def __call__(self, config_file, run_name=None, overrides=(), resume=False, hooks=()):
+        until_epoch = next((hook.epoch for hook in hooks if isinstance(hook, PauseAfterEpoch)), None)
         cfg = load_config(config_file, overrides)
         run = resolve_run_dir(cfg, run_name, config_file)
         self.calls.append((run_name, resume, until_epoch))

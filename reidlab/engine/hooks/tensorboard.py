@@ -5,32 +5,34 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from reidlab.engine.hooks.base import HookBase
 
-class TensorBoardScalars:
-    """Writes every numeric field of an epoch record; does nothing when tensorboard is missing or log_dir is None."""
 
-    def __init__(self, log_dir: Path | None):
+class TensorBoard(HookBase):
+    """Writes every numeric field of each epoch record under log_dir (rank 0 only); does nothing without the extra."""
+
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
         self.writer = None
-        if log_dir is None:  # a process other than rank 0 under torchrun
+
+    def before_train(self) -> None:
+        if not self.trainer.processes.is_main:
             return
         try:
             from torch.utils.tensorboard import SummaryWriter
         except ImportError:  # the extra is optional
             return
-        self.writer = SummaryWriter(log_dir=str(log_dir))
+        self.writer = SummaryWriter(log_dir=str(self.log_dir))
 
-    @property
-    def enabled(self) -> bool:
-        return self.writer is not None
-
-    def write_epoch(self, record: dict) -> None:
+    def after_epoch(self, epoch: int, record: dict) -> None:
         if self.writer is None:
             return
         for name, value in record.items():
             if name != "epoch" and isinstance(value, (int, float)) and math.isfinite(value):
-                self.writer.add_scalar(name, value, record["epoch"])
+                self.writer.add_scalar(name, value, epoch)
         self.writer.flush()
 
-    def close(self) -> None:
+    def after_train(self, stop) -> None:
         if self.writer is not None:
             self.writer.close()
+            self.writer = None
