@@ -92,7 +92,7 @@ def real_run(data_root: Path, out: Path, amp: bool, prefetch: bool = True, chann
     if channels_last:  # cuDNN then runs every convolution in NHWC
         build = train_module.build_training_model
         patches.enter_context(mock.patch.object(
-            train_module, "build_training_model", lambda *a: build(*a).to(memory_format=torch.channels_last)))
+            train_module, "build_training_model", lambda *a: (build(*a)[0].to(memory_format=torch.channels_last), None)))
     with patches:
         result = train(CONFIG, overrides=overrides(data_root, out, {
             "SOLVER.AMP.ENABLED": amp, "SOLVER.MAX_EPOCH": 3, "TEST.EVAL_PERIOD": 3, "SOLVER.WARMUP_ITERS": 10,

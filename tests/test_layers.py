@@ -13,7 +13,7 @@ ALLOWED = {
     "config": {"errors"},
     "rundir": {"errors", "config"},
     "data": {"errors", "config"},
-    "modeling": {"errors", "config"},
+    "modeling": {"errors", "config", "rundir"},
     "evaluation": set(),
     "engine": {"errors", "config", "rundir", "data", "modeling", "evaluation"},
     "research": {"errors", "config", "rundir", "data", "modeling", "engine", "evaluation"},

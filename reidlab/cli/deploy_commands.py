@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import argparse
 
-RUN_HELP = "run directory (its best_model.pth is used) or a .pth checkpoint"
+RUN_HELP = "run directory of reidlab (its best_model.pth) or fast-reid (model_best.pth, else model_final.pth), or a .pth checkpoint"
+CONFIG_HELP = "config to build the model with: needed for a fast-reid .pth without its run's config.yaml beside it; replaces a reidlab checkpoint's own"
 
 
 def add_deploy_commands(subparsers: "argparse._SubParsersAction[argparse.ArgumentParser]") -> None:
@@ -25,6 +26,7 @@ def add_deploy_commands(subparsers: "argparse._SubParsersAction[argparse.Argumen
     export.add_argument("--format", dest="fmt", choices=("onnx", "torchscript"), default="onnx", help="export format (default onnx)")
     export.add_argument("--out", metavar="FILE", help="output file (default: beside the checkpoint, best_model.onnx / best_model.torchscript.pt)")
     export.add_argument("--tolerance", type=float, default=1e-4, help="largest accepted |export - PyTorch| (default 1e-4)")
+    export.add_argument("--config-file", metavar="FILE", help=CONFIG_HELP)
     export.set_defaults(handler=_export)
 
     embed = subparsers.add_parser(
@@ -62,18 +64,19 @@ def add_deploy_commands(subparsers: "argparse._SubParsersAction[argparse.Argumen
 def _add_runtime_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--batch-size", type=int, default=None, help="images per forward pass (default TEST.IMS_PER_BATCH)")
     parser.add_argument("--device", default=None, help="cpu, cuda or cuda:N (default MODEL.DEVICE, CPU when CUDA is absent)")
+    parser.add_argument("--config-file", metavar="FILE", help=CONFIG_HELP)
 
 
 def _export(args: argparse.Namespace) -> int:
     from reidlab.deploy.commands import export_main
 
-    return export_main(args.run, args.fmt, args.out, args.tolerance)
+    return export_main(args.run, args.fmt, args.out, args.tolerance, args.config_file)
 
 
 def _embed(args: argparse.Namespace) -> int:
     from reidlab.deploy.commands import embed_main
 
-    return embed_main(args.run, args.images, args.out, batch_size=args.batch_size, device=args.device)
+    return embed_main(args.run, args.images, args.out, batch_size=args.batch_size, device=args.device, config_file=args.config_file)
 
 
 def _match(args: argparse.Namespace) -> int:
@@ -90,4 +93,5 @@ def _match(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         device=args.device,
         faiss=args.faiss,
+        config_file=args.config_file,
     )

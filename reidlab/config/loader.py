@@ -14,6 +14,7 @@ from typing import Any, Iterable, get_origin
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from reidlab.config.fastreid_keys import FASTREID_DEFAULTS, ignored_keys_line, is_fastreid_key, leaves, why_ignorable, why_no_effect
 from reidlab.config.model_keys import backbone_problem
 from reidlab.config.schema import Config
 from reidlab.errors import UserError
@@ -55,17 +56,24 @@ def load_config(path: str | Path | None = None, overrides: Iterable[str] = ()) -
 def build_config(raw: dict[str, Any], source: str = "config", sources: dict[str, str] | None = None) -> Config:
     """Validate a nested dict of fast-reid keys into a Config, with one-line errors."""
     sources = sources or {}
-    normalised = _check_keys(raw, Config, prefix="", source=source, sources=sources)
+    ignored: list[str] = []
+    normalised = _check_keys(raw, Config, prefix="", source=source, sources=sources, root=raw, ignored=ignored)
     try:
         cfg = Config.model_validate(normalised)
     except ValidationError as exc:
         raise ConfigError(_describe_validation_error(exc, source, sources)) from None
-    _check_unsupported(cfg, Config(), prefix="", source=source, sources=sources)
+    _check_unsupported(cfg, Config(), prefix="", source=source, sources=sources, root=raw, ignored=ignored)
+    cfg._ignored_keys = ignored
     problem = backbone_problem(cfg.MODEL.BACKBONE)
     if problem:
         dotted, message = problem
         raise ConfigError(f"{sources.get(dotted, source)}: {dotted} {message}")
     return cfg
+
+
+def ignored_keys_note(cfg: Config, source: str = "config") -> str:
+    """The one line naming the fast-reid keys that loading ignored, or "" when there were none."""
+    return ignored_keys_line(source, cfg._ignored_keys) if cfg._ignored_keys else ""
 
 
 def config_to_yaml(cfg: Config) -> str:
@@ -168,8 +176,11 @@ def _parse_value(text: str) -> Any:
 
 
 # ---------------------------------------------------------------- validation
-def _check_keys(raw: dict[str, Any], model: type[BaseModel], prefix: str, source: str, sources: dict[str, str]) -> dict[str, Any]:
-    """Unknown keys name the closest valid key; fast-reid's tuple strings become lists."""
+def _check_keys(raw: dict[str, Any], model: type[BaseModel], prefix: str, source: str, sources: dict[str, str], root: dict, ignored: list[str]) -> dict[str, Any]:
+    """Unknown keys name the closest valid key; fast-reid's tuple strings become lists.
+
+    A fast-reid key reidlab does not run is dropped into `ignored` when it changes nothing here.
+    """
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: {prefix.rstrip('.') or 'config'} must be a section of keys, got {raw!r}")
     fields = model.model_fields
@@ -178,20 +189,43 @@ def _check_keys(raw: dict[str, Any], model: type[BaseModel], prefix: str, source
         dotted = f"{prefix}{name}"
         where = sources.get(dotted, source)
         if name not in fields:
-            valid = [f"{prefix}{f}" for f in fields]
-            close = difflib.get_close_matches(dotted, valid, n=1, cutoff=0.6)
-            hint = f"; did you mean {close[0]}?" if close else f"; valid keys here: {', '.join(sorted(valid))}"
-            raise ConfigError(f"{where}: unknown key {dotted}{hint}")
+            _check_fastreid_key(dotted, value, where, root, ignored)
+            continue
         annotation = fields[name].annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             if not isinstance(value, dict):
                 raise ConfigError(f"{where}: {dotted} is a section; give it keys, not the value {value!r}")
-            out[name] = _check_keys(value, annotation, dotted + ".", source, sources)
+            out[name] = _check_keys(value, annotation, dotted + ".", source, sources, root, ignored)
         elif get_origin(annotation) is list:
             out[name] = _as_list(value, dotted, where)
         else:
             out[name] = value
     return out
+
+
+def _check_fastreid_key(dotted: str, value: Any, where: str, root: dict, ignored: list[str]) -> None:
+    """Ignore a key reidlab does not have if it is fast-reid's and changes nothing; otherwise one clear error."""
+    for leaf, leaf_value in leaves(dotted, value).items():
+        if not is_fastreid_key(leaf):
+            *parents, _ = dotted.split(".")
+            fields = _section_model(parents).model_fields
+            prefix = "".join(f"{p}." for p in parents)
+            valid = [f"{prefix}{f}" for f in fields]
+            close = difflib.get_close_matches(dotted, valid, n=1, cutoff=0.6)
+            hint = f"; did you mean {close[0]}?" if close else f"; valid keys here: {', '.join(sorted(valid))}"
+            raise ConfigError(f"{where}: unknown key {dotted}{hint}")
+        if why_ignorable(leaf, leaf_value, root) is None:
+            default = FASTREID_DEFAULTS.get(leaf)
+            fix = f"remove it or set it to fast-reid's default {default!r}" if leaf in FASTREID_DEFAULTS else "remove it"
+            raise ConfigError(f"{where}: {leaf} is a fast-reid key that reidlab does not run, and {leaf_value!r} would change the model or the training; {fix}")
+        ignored.append(leaf)
+
+
+def _section_model(parents: list[str]) -> type[BaseModel]:
+    model: type[BaseModel] = Config
+    for part in parents:
+        model = model.model_fields[part].annotation  # type: ignore[assignment]
+    return model
 
 
 def _as_list(value: Any, dotted: str, where: str) -> Any:
@@ -228,16 +262,19 @@ def _describe_validation_error(exc: ValidationError, source: str, sources: dict[
     return f"{where}: {dotted}{index}: {message}, got {got!r}{tail}"
 
 
-def _check_unsupported(cfg: BaseModel, default: BaseModel, prefix: str, source: str, sources: dict[str, str]) -> None:
-    """A fast-reid key we do not implement yet may only hold its default value."""
+def _check_unsupported(cfg: BaseModel, default: BaseModel, prefix: str, source: str, sources: dict[str, str], root: dict, ignored: list[str]) -> None:
+    """A fast-reid key we do not implement yet may only hold its default value, unless it is switched off."""
     for name, field in type(cfg).model_fields.items():
         value, base = getattr(cfg, name), getattr(default, name)
         dotted = f"{prefix}{name}"
         if isinstance(value, BaseModel):
-            _check_unsupported(value, base, dotted + ".", source, sources)
+            _check_unsupported(value, base, dotted + ".", source, sources, root, ignored)
             continue
         extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
         if extra.get("unsupported") and value != base:
+            if why_no_effect(dotted, root) is not None:
+                ignored.append(dotted)
+                continue
             where = sources.get(dotted, source)
             raise ConfigError(
                 f"{where}: not supported yet: {dotted} (set to {value!r}; reidlab only runs it at its default {base!r})"

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from reidlab.config.fields import Section, key, ours, unsupported
 from reidlab.config.model_keys import IMAGENET_MEAN_255, ModelCfg
@@ -165,6 +165,13 @@ class RerankCfg(Section):
     LAMBDA: float = key(0.3, "Weight of the original distance.", ge=0.0, le=1.0)
 
 
+class AqeCfg(Section):
+    ENABLED: bool = key(False, "Alpha query expansion (fast-reid's AQE): each query and gallery feature becomes the similarity^ALPHA-weighted mean of its QE_K nearest features.")
+    QE_TIME: int = key(1, "Rounds of query expansion.", ge=1)
+    QE_K: int = key(5, "Neighbours averaged, the feature itself included.", ge=1)
+    ALPHA: float = key(3.0, "Exponent of the cosine-similarity weights.", ge=0.0)
+
+
 class PreciseBNCfg(Section):
     ENABLED: bool = unsupported(False, "Precise BN statistics before evaluation.")
     DATASET: str = unsupported("Market1501", "Data set for precise BN.")
@@ -181,6 +188,7 @@ class TestCfg(Section):
     METRIC: Literal["cosine", "euclidean"] = key("cosine", "Distance for retrieval.")
     FLIP: FlipTestCfg = Field(default_factory=FlipTestCfg)
     RERANK: RerankCfg = Field(default_factory=RerankCfg)
+    AQE: AqeCfg = Field(default_factory=AqeCfg)
     PRECISE_BN: PreciseBNCfg = Field(default_factory=PreciseBNCfg)
     ROC: RocCfg = Field(default_factory=RocCfg)
 
@@ -198,3 +206,12 @@ class Config(Section):
     OUTPUT_DIR: str = key("", "Run directory; empty means logs/<dataset>/<run-name>.")
     SEED: int = ours(0, "Random seed for Python, numpy, torch and the samplers.", ge=0)
     CUDNN_BENCHMARK: bool = key(False, "torch.backends.cudnn.benchmark.")
+    _ignored_keys: list[str] = PrivateAttr(default_factory=list)  # fast-reid keys the load ignored (see config.fastreid_keys)
+
+
+def config_value(cfg: Config, dotted: str) -> Any:
+    """The value at a dotted key such as "SOLVER.BASE_LR"."""
+    node: Any = cfg
+    for part in dotted.split("."):
+        node = getattr(node, part)
+    return node

@@ -20,15 +20,17 @@ from reidlab.deploy.outputs import EMBED_SUFFIXES, MATCH_SUFFIXES, check_output_
 FAISS_CHOICES = {"auto": None, "on": True, "off": False}
 
 
-def export_main(run: str | Path, fmt: str = "onnx", out: str | Path | None = None, tolerance: float = MAX_ABS_DIFF) -> int:
-    result = export_model(run, fmt, out, tolerance)
+def export_main(run: str | Path, fmt: str = "onnx", out: str | Path | None = None, tolerance: float = MAX_ABS_DIFF, config_file: str | Path | None = None) -> int:
+    result = export_model(run, fmt, out, tolerance, config_file)
     print(result.summary())
     return 0
 
 
-def embed_main(run: str | Path, images_dir: str | Path, out: str | Path, batch_size: int | None = None, device: str | None = None) -> int:
+def embed_main(
+    run: str | Path, images_dir: str | Path, out: str | Path, batch_size: int | None = None, device: str | None = None, config_file: str | Path | None = None
+) -> int:
     check_output_path(out, EMBED_SUFFIXES)
-    model = ReIDModel.from_run(run, device=device, batch_size=batch_size)
+    model = ReIDModel.from_run(run, device=device, batch_size=batch_size, config_file=config_file)
     result = embed_folder(model, images_dir)
     report_skipped(result.skipped)
     if not result.images:
@@ -49,12 +51,13 @@ def match_main(
     batch_size: int | None = None,
     device: str | None = None,
     faiss: str = "auto",
+    config_file: str | Path | None = None,
 ) -> int:
     check_output_path(out, MATCH_SUFFIXES)
     check_match_arguments(top_k, threshold)
     if faiss not in FAISS_CHOICES:
         raise DeployError(f"--faiss {faiss!r}: choose auto, on or off")
-    model = ReIDModel.from_run(run, device=device, batch_size=batch_size)
+    model = ReIDModel.from_run(run, device=device, batch_size=batch_size, config_file=config_file)
     enrolled, gallery_skipped = open_gallery(model, gallery)
     report_skipped(gallery_skipped, "gallery")
     queries = embed_folder(model, query)

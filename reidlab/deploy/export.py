@@ -70,6 +70,7 @@ def export_model(
     fmt: str = "onnx",
     out: str | Path | None = None,
     tolerance: float = MAX_ABS_DIFF,
+    config_file: str | Path | None = None,
 ) -> ExportResult:
     """Export (ONNX or TorchScript) with a dynamic batch size, check it, write it; ExportCheckError above `tolerance`."""
     if fmt not in EXPORT_FORMATS:
@@ -77,7 +78,7 @@ def export_model(
     if isinstance(model_or_run, ReIDModel):
         model = copy.deepcopy(model_or_run).cpu().eval()
     else:
-        model = ReIDModel.from_run(model_or_run, device="cpu")
+        model = ReIDModel.from_run(model_or_run, device="cpu", config_file=config_file)
     path = Path(out) if out is not None else default_export_path(model, fmt)
     example = random_images(model, TRACE_BATCH_SIZE, seed=0)
     info = export_info(model)

@@ -1,6 +1,6 @@
 """ReIDModel: a trained run's network, ready to embed images exactly as evaluation did.
 
-    model = ReIDModel.from_run("logs/market1501/solution_1")      # or a .pth file
+    model = ReIDModel.from_run("logs/market1501/solution_1")      # or a .pth file, or a fast-reid run folder
     vectors = model.embed(["a.jpg", pil_image, hwc_uint8_array])   # (3, D) float32, unit length
 
 Each image is decoded and resized to INPUT.SIZE_TEST with the data layer's functions, the
@@ -66,9 +66,14 @@ class ReIDModel(nn.Module):
         self.eval()
 
     @classmethod
-    def from_run(cls, run_or_checkpoint: str | Path, device: str | torch.device | None = None, batch_size: int | None = None) -> "ReIDModel":
-        """The run's best_model.pth (or the given .pth file); DeployError when there is none."""
-        loaded = load_network(run_or_checkpoint)
+    def from_run(
+        cls, run_or_checkpoint: str | Path, device: str | torch.device | None = None, batch_size: int | None = None, config_file: str | Path | None = None
+    ) -> "ReIDModel":
+        """A reidlab or fast-reid run's best model (or the given .pth file); DeployError when there is none.
+
+        `config_file` replaces the checkpoint's config (a fast-reid checkpoint without its run's config.yaml needs one).
+        """
+        loaded = load_network(run_or_checkpoint, config_file)
         return cls(loaded.network, loaded.cfg, device=device, batch_size=batch_size, source=loaded.checkpoint_path)
 
     # ------------------------------------------------------------ facts

@@ -43,7 +43,7 @@ def check_finite(features: torch.Tensor, name: str) -> torch.Tensor:
 def metrics_from_features(cfg: Config, features: torch.Tensor, test_set) -> EvaluationResult:
     """Market-1501-protocol metrics from one test set's features (query rows first, then gallery)."""
     q = test_set.num_query
-    rerank = cfg.TEST.RERANK
+    rerank, aqe = cfg.TEST.RERANK, cfg.TEST.AQE
     return evaluate_features(
         features[:q],
         features[q:],
@@ -56,8 +56,8 @@ def metrics_from_features(cfg: Config, features: torch.Tensor, test_set) -> Eval
         k1=rerank.K1,
         k2=rerank.K2,
         lambda_value=rerank.LAMBDA,
+        aqe=(aqe.QE_TIME, aqe.QE_K, aqe.ALPHA) if aqe.ENABLED else None,
     )
-
 
 
 def evaluate_test_sets(cfg: Config, model: nn.Module, test_sets: list, loaders: list, device: torch.device, amp: AmpSettings, processes) -> tuple[dict, EvaluationResult | None]:

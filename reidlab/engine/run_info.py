@@ -7,7 +7,7 @@ from reidlab.engine.stop_reasons import Stop
 from reidlab.rundir import METRIC_KEYS, RunDirectory, hyperparameters, read_model_info
 
 
-def initial_info(trainer, run: RunDirectory) -> dict:
+def initial_info(trainer, run: RunDirectory, initial_weights: dict | None = None) -> dict:
     """The run's description at its start; a resumed run keeps its first start time and lists every resume."""
     cfg, train_data = trainer.cfg, trainer.train_data
     previous = (read_model_info(run.path)[0] or {}) if trainer.resumed else {}
@@ -25,6 +25,7 @@ def initial_info(trainer, run: RunDirectory) -> dict:
         "stop": None,
         "epochs_run": trainer.state.epoch,
         "hyperparameters": hyperparameters(cfg),
+        "initial_weights": initial_weights or previous.get("initial_weights"),
         "started": previous.get("started", now_iso()),
         "resumed": previous.get("resumed", []) + ([now_iso()] if trainer.resumed else []),
         "finished": None,

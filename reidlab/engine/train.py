@@ -13,7 +13,7 @@ from typing import Iterable, Iterator
 import numpy as np
 import torch
 
-from reidlab.config import Config, load_config
+from reidlab.config import Config, ignored_keys_note, load_config
 from reidlab.data import build_test_data, build_train_data
 from reidlab.engine.console import get_logger, log_to_console_and_file
 from reidlab.engine.distributed import Processes, start_processes
@@ -22,6 +22,7 @@ from reidlab.engine.model_info import device_description, versions
 from reidlab.engine.stop_reasons import Stop, StopReason
 from reidlab.engine.trainer import Trainer, evaluation_epochs
 from reidlab.modeling import build_model
+from reidlab.modeling.initial_weights import InitialWeights, load_initial_weights
 from reidlab.rundir import MODEL_INFO_FILE, RunDirectory, RunDirError, load_checkpoint, resolve_run_dir
 
 EXIT_INTERRUPTED = 130
@@ -66,8 +67,8 @@ def train(
             warnings.simplefilter("default")
             train_data = build_train_data(cfg, seed=cfg.SEED, rank=processes.rank, world_size=processes.world_size)
             test_sets = build_test_data(cfg)
-            model = build_training_model(cfg, train_data.num_classes, device)
-        trainer = Trainer(cfg, model, train_data, test_sets, device, [*default_hooks(cfg, run), *hooks], processes)
+            model, weights = build_training_model(cfg, train_data.num_classes, device)
+        trainer = Trainer(cfg, model, train_data, test_sets, device, [*default_hooks(cfg, run, weights), *hooks], processes)
         if checkpoint is not None:
             trainer.load_checkpoint_state(checkpoint)
         processes.barrier()  # every process has checked the run directory before rank 0 writes to it
@@ -75,6 +76,9 @@ def train(
             run.create()
         with _run_log(run, processes) as log:
             _log_header(log, cfg, run, train_data, test_sets, device, trainer, checkpoint)
+            for line in (ignored_keys_note(cfg, str(config_file)), weights.line() if weights else ""):
+                if line:
+                    log.info("%s", line)
             for caught in setup_warnings:
                 log.warning("warning: %s", caught.message)
             stop = trainer.fit()
@@ -118,20 +122,11 @@ def _checkpoint_to_resume(run: RunDirectory) -> dict:
     return load_checkpoint(run.last_checkpoint)
 
 
-def build_training_model(cfg: Config, num_classes: int, device: torch.device) -> torch.nn.Module:
-    """The model as training starts it: built from the config, on the device, from MODEL.WEIGHTS if set."""
-    model = build_model(cfg, num_classes).to(device)
-    if cfg.MODEL.WEIGHTS:
-        _load_initial_weights(model, cfg.MODEL.WEIGHTS)
-    return model
-
-
-def _load_initial_weights(model: torch.nn.Module, path: str) -> None:
-    """MODEL.WEIGHTS: start from a reidlab checkpoint; a classifier of another size is left fresh."""
-    state = load_checkpoint(path)["model"]
-    own = model.state_dict()
-    usable = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
-    model.load_state_dict(usable, strict=False)
+def build_training_model(cfg: Config, num_classes: int, device: torch.device) -> tuple[torch.nn.Module, InitialWeights | None]:
+    """The model as training starts it: built from the config, on the device, from MODEL.WEIGHTS if set (and what that loaded)."""
+    model = build_model(cfg, num_classes)
+    weights = load_initial_weights(model, cfg.MODEL.WEIGHTS) if cfg.MODEL.WEIGHTS else None
+    return model.to(device), weights
 
 
 def _log_header(log, cfg: Config, run: RunDirectory, train_data, test_sets, device, trainer: Trainer, checkpoint) -> None:

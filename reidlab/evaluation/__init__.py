@@ -16,10 +16,12 @@ from .distance import METRICS, compute_distance, iter_distance_chunks
 from .evaluator import EvaluationResult, evaluate_distmat, evaluate_features
 from .flip import extract_features, flip_average
 from .per_query import PerQueryResult
+from .query_expansion import alpha_query_expansion
 from .rank import evaluate_rank, per_query_from_distmat
 from .rerank import re_ranking
 
 __all__ = [
+    "alpha_query_expansion",
     "METRICS",
     "BootstrapInterval",
     "EvaluationResult",

@@ -16,6 +16,7 @@ import torch
 from ._checks import check_features, check_positive_int, checked_labels
 from .distance import check_metric, compute_distance, iter_distance_chunks
 from .per_query import PerQueryResult
+from .query_expansion import alpha_query_expansion
 from .rank import PerQueryCollector, check_finite, default_chunk_rows, per_query_from_distmat, require_valid_queries
 from .rerank import re_ranking
 
@@ -88,6 +89,7 @@ def evaluate_features(
     k1: int = 20,
     k2: int = 6,
     lambda_value: float = 0.3,
+    aqe: tuple[int, int, float] | None = None,
     chunk_rows: int | None = None,
 ) -> EvaluationResult:
     """Evaluate query against gallery features under the Market-1501 protocol.
@@ -101,6 +103,8 @@ def evaluate_features(
         rerank: apply k-reciprocal re-ranking (k1, k2, lambda_value). It needs the full
             query-gallery, query-query and gallery-gallery distances plus one N x N float32
             matrix, N = num_query + num_gallery: about 2.9 GB for Market-1501.
+        aqe: (times, k, alpha) of alpha query expansion before the distances (fast-reid's
+            TEST.AQE), or None for none.
         chunk_rows: queries per chunk (default: about 8M distance entries, a 32 MB float32
             block; fewer, larger chunks keep the per-operation overhead low).
 
@@ -115,16 +119,10 @@ def evaluate_features(
         q_pids, g_pids, q_camids, g_camids, num_q, num_g, f"query_feats has {num_q} rows", f"gallery_feats has {num_g} rows"
     )
 
+    if aqe is not None:
+        query, gallery = alpha_query_expansion(query, gallery, *aqe)
     if rerank:
-        query, gallery = query.float(), gallery.float()
-        distmat = re_ranking(
-            compute_distance(query, gallery, metric),
-            compute_distance(query, query, metric),
-            compute_distance(gallery, gallery, metric),
-            k1=k1,
-            k2=k2,
-            lambda_value=lambda_value,
-        )
+        distmat = _reranked_distances(query.float(), gallery.float(), metric, k1, k2, lambda_value)
         per_query = per_query_from_distmat(distmat, q_p, g_p, q_c, g_c, chunk_rows=chunk_rows)
         return EvaluationResult.from_per_query(per_query, max_rank)
 
@@ -134,6 +132,17 @@ def evaluate_features(
         check_finite("the distance computed from the features", dist_rows)  # overflow
         collector.add(dist_rows)
     return EvaluationResult.from_per_query(collector.result(), max_rank)
+
+
+def _reranked_distances(query: torch.Tensor, gallery: torch.Tensor, metric: str, k1: int, k2: int, lambda_value: float) -> torch.Tensor:
+    return re_ranking(
+        compute_distance(query, gallery, metric),
+        compute_distance(query, query, metric),
+        compute_distance(gallery, gallery, metric),
+        k1=k1,
+        k2=k2,
+        lambda_value=lambda_value,
+    )
 
 
 def _checked_features(query_feats: torch.Tensor, gallery_feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

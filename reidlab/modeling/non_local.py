@@ -18,9 +18,10 @@ class NonLocalBlock(nn.Module):
     pretrained weights around it.
     """
 
-    def __init__(self, in_channels: int, reduction: int = 2) -> None:
+    def __init__(self, in_channels: int, reduction: int = 2, inter_channels: int | None = None) -> None:
         super().__init__()
-        inter = max(in_channels // reduction, 1)
+        # fast-reid 1.x computes its width as reduc_ratio // reduc_ratio = 1; its checkpoints need inter_channels=1.
+        inter = inter_channels or max(in_channels // reduction, 1)
         self.in_channels, self.inter_channels = in_channels, inter
         self.theta = nn.Conv2d(in_channels, inter, kernel_size=1)
         self.phi = nn.Conv2d(in_channels, inter, kernel_size=1)

@@ -23,6 +23,9 @@ FINAL_MODEL_FILE = "model_final.pth"
 LAST_CHECKPOINT_FILE = "last_checkpoint.pth"
 BEST_PER_QUERY_FILE = "eval/best_per_query.npz"
 TENSORBOARD_DIR = "tensorboard"
+# What fast-reid writes into its OUTPUT_DIR (its Checkpointer and DefaultTrainer).
+FASTREID_BEST_FILE = "model_best.pth"
+FASTREID_FINAL_FILE = "model_final.pth"
 
 # Characters Windows refuses in file names, plus both path separators.
 _BAD_NAME = re.compile(r'[<>:"/\\|?*\x00-\x1f]')

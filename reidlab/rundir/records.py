@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from reidlab.config import Config
+from reidlab.config import Config, config_value
 from reidlab.rundir.names import HISTORY_FILE, MODEL_INFO_FILE
 
 # The keys a researcher compares runs by; model_info.json records them, compare and diagnose read them.
@@ -43,13 +43,6 @@ HYPERPARAMETER_KEYS = (
     "SEED",
 )
 METRIC_KEYS = ("mAP", "rank1", "rank5", "rank10", "mINP")
-
-
-def config_value(cfg: Config, dotted: str) -> Any:
-    node: Any = cfg
-    for part in dotted.split("."):
-        node = getattr(node, part)
-    return node
 
 
 def hyperparameters(cfg: Config) -> dict:

@@ -92,7 +92,7 @@ def test_checkpoints_that_are_not_ours_or_hold_a_pickle_payload(capsys, tmp_path
     foreign = tmp_path / "foreign.pth"
     torch.save({"state_dict": {"w": torch.ones(1)}}, foreign)
     code, err = run_cli(capsys, "--config-file", CONFIG, *tiny_overrides(tmp_path / "run", {"MODEL.WEIGHTS": foreign.as_posix()}))
-    assert_one_line_error(code, err, "not a reidlab checkpoint")
+    assert_one_line_error(code, err, "neither a reidlab nor a fast-reid checkpoint", "torchreid")
 
     class Payload:
         def __reduce__(self):

@@ -35,7 +35,7 @@ def main() -> int:
     seed_everything(cfg.SEED)
     whole = build_train_data(cfg, seed=cfg.SEED)
     share = build_train_data(cfg, seed=cfg.SEED, rank=processes.rank, world_size=processes.world_size)
-    model_a = build_training_model(cfg, whole.num_classes, device)
+    model_a, _ = build_training_model(cfg, whole.num_classes, device)
     model_b = copy.deepcopy(model_a)
     alone = Trainer(cfg, model_a, whole, [], device, processes=SINGLE_PROCESS)
     together = Trainer(cfg, model_b, share, [], device, processes=processes)

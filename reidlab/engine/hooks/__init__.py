@@ -18,10 +18,11 @@ from reidlab.engine.hooks.progress_bar import ProgressBar
 from reidlab.engine.hooks.run_files import RunFiles
 from reidlab.engine.hooks.tensorboard import TensorBoard
 from reidlab.engine.hooks.time_limit import TimeLimit
+from reidlab.modeling.initial_weights import InitialWeights
 from reidlab.rundir import TENSORBOARD_DIR, RunDirectory
 
 
-def default_hooks(cfg: Config, run: RunDirectory) -> list[HookBase]:
+def default_hooks(cfg: Config, run: RunDirectory, initial_weights: InitialWeights | None = None) -> list[HookBase]:
     """Best model, early stopping, time limit, run files, TensorBoard, progress bar, log line.
 
     The best model and early stopping come first, so the checkpoint the run files write after each
@@ -33,7 +34,7 @@ def default_hooks(cfg: Config, run: RunDirectory) -> list[HookBase]:
         BestModel(run, stop.METRIC, stop.MIN_DELTA),
         early_stopping,
         TimeLimit(cfg.SOLVER.TIME_LIMIT_MINUTES),
-        RunFiles(run),
+        RunFiles(run, initial_weights.to_dict() if initial_weights else None),
         TensorBoard(run.file(TENSORBOARD_DIR)),
         ProgressBar(),
         EpochLog(early_stopping.tracker),

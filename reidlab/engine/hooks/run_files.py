@@ -13,8 +13,9 @@ from reidlab.rundir import CONFIG_FILE, METRIC_KEYS, RunDirectory, save_checkpoi
 class RunFiles(HookBase):
     """Keeps the run directory complete whatever ends the run; every file is written atomically."""
 
-    def __init__(self, run: RunDirectory):
+    def __init__(self, run: RunDirectory, initial_weights: dict | None = None):
         self.run = run
+        self.initial_weights = initial_weights  # what MODEL.WEIGHTS loaded, for model_info.json
         self.info: dict = {}
 
     @property
@@ -24,7 +25,7 @@ class RunFiles(HookBase):
     def before_train(self) -> None:
         if not self._writes:
             return
-        self.info = initial_info(self.trainer, self.run)
+        self.info = initial_info(self.trainer, self.run, self.initial_weights)
         self.run.write_config(self.trainer.cfg)
         self.run.write_model_info(self.info)
 

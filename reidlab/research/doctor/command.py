@@ -98,7 +98,7 @@ def _run_checks(cfg: Config, device, steps: int, speed_steps: int, checks: list[
         checks.append(labels)
         return
     progress("building the model")
-    model_result, model = model_check.check_model(cfg, train_data.num_classes, device, build_training_model)
+    model_result, model = model_check.check_model(cfg, train_data.num_classes, device, lambda *args: build_training_model(*args)[0])
     if model is not None:
         labels = model_check.check_labels(cfg, train_data, model_check.classifier_outputs(model))
     checks += [labels, model_result]

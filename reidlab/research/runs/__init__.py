@@ -6,7 +6,7 @@ and fast-reid's (metrics.json, config.yaml, log.txt).
 raise for a damaged folder: what could not be read becomes a line in `problems`.
 """
 
-from reidlab.research.runs.config_tree import flatten_config, nested, read_yaml_mapping, same_value
+from reidlab.config.tree import flatten_config, nested, read_yaml_mapping, same_value
 from reidlab.research.runs.evidence import RunEvidence, RunReadError, read_run_evidence
 from reidlab.research.runs.fastreid_config import ReidlabCopy, reidlab_copy
 from reidlab.research.runs.fastreid_log import FASTREID_LOG_FILE, parse_version, read_fastreid_log

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from reidlab.config import Config
+from reidlab.config.tree import flatten_config, read_yaml_mapping
 from reidlab.errors import UserError
-from reidlab.research.runs.config_tree import flatten_config, read_yaml_mapping
 from reidlab.research.runs.fastreid_evidence import read_fastreid_evidence
 from reidlab.research.runs.fastreid_log import FASTREID_LOG_FILE
 from reidlab.research.runs.folders import is_run_folder, read_run

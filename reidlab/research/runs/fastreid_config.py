@@ -1,6 +1,6 @@
 """A fast-reid config.yaml made loadable by reidlab, saying exactly which keys had to go.
 
-fast-reid dumps its whole config, including keys reidlab does not have (KD, TEST.AQE,
+fast-reid dumps its whole config, including keys reidlab does not have (KD,
 SOLVER.CLIP_GRADIENTS, ...) and keys reidlab runs only at their default (INPUT.AUGMIX,
 INPUT.RPT, ...). A key still at fast-reid's default changes nothing and is stripped silently;
 any other is dropped and named, so a remedy built on the copy says what it no longer tests.
@@ -15,56 +15,8 @@ from typing import Any
 from pydantic import BaseModel
 
 from reidlab.config import Config, ConfigError, build_config
-from reidlab.research.runs.config_tree import flatten_config, nested, same_value
-
-# fast-reid 1.x defaults of the keys reidlab does not have or runs only at its own default.
-FASTREID_DEFAULTS: dict[str, Any] = {
-    "MODEL.QUEUE_SIZE": 8192,
-    "MODEL.BACKBONE.WITH_SE": False,
-    "MODEL.BACKBONE.SIE_COE": 3.0,
-    "MODEL.BACKBONE.STRIDE_SIZE": [16, 16],
-    "MODEL.BACKBONE.DROP_PATH_RATIO": 0.1,
-    "MODEL.BACKBONE.DROP_RATIO": 0.0,
-    "MODEL.BACKBONE.ATT_DROP_RATE": 0.0,
-    "MODEL.HEADS.EMBEDDING_DIM": 0,
-    "MODEL.LOSSES.CE.ALPHA": 0.2,
-    "MODEL.LOSSES.FL.ALPHA": 0.25,
-    "MODEL.LOSSES.FL.GAMMA": 2,
-    "MODEL.LOSSES.FL.SCALE": 1.0,
-    "MODEL.LOSSES.CIRCLE.MARGIN": 0.25,
-    "MODEL.LOSSES.CIRCLE.GAMMA": 128,
-    "MODEL.LOSSES.CIRCLE.SCALE": 1.0,
-    "MODEL.LOSSES.COSFACE.MARGIN": 0.25,
-    "MODEL.LOSSES.COSFACE.GAMMA": 128,
-    "MODEL.LOSSES.COSFACE.SCALE": 1.0,
-    "KD.MODEL_CONFIG": [],
-    "KD.MODEL_WEIGHTS": [],
-    "KD.EMA.ENABLED": False,
-    "KD.EMA.MOMENTUM": 0.999,
-    "INPUT.CROP.ENABLED": False,
-    "INPUT.CROP.SIZE": [224, 224],
-    "INPUT.CROP.SCALE": [0.16, 1],
-    "INPUT.CROP.RATIO": [3.0 / 4.0, 4.0 / 3.0],
-    "INPUT.AFFINE.ENABLED": False,
-    "INPUT.AUGMIX.ENABLED": False,
-    "INPUT.AUGMIX.PROB": 0.0,
-    "INPUT.RPT.ENABLED": False,
-    "INPUT.RPT.PROB": 0.5,
-    "DATASETS.COMBINEALL": False,
-    "DATALOADER.SET_WEIGHT": [],
-    "SOLVER.CLIP_GRADIENTS.ENABLED": False,
-    "SOLVER.CLIP_GRADIENTS.CLIP_TYPE": "norm",
-    "SOLVER.CLIP_GRADIENTS.CLIP_VALUE": 5.0,
-    "SOLVER.CLIP_GRADIENTS.NORM_TYPE": 2.0,
-    "TEST.AQE.ENABLED": False,
-    "TEST.AQE.ALPHA": 3.0,
-    "TEST.AQE.QE_TIME": 1,
-    "TEST.AQE.QE_K": 5,
-    "TEST.ROC.ENABLED": False,
-    "TEST.PRECISE_BN.ENABLED": False,
-    "TEST.PRECISE_BN.DATASET": "Market1501",
-    "TEST.PRECISE_BN.NUM_ITER": 300,
-}
+from reidlab.config.fastreid_keys import FASTREID_DEFAULTS
+from reidlab.config.tree import flatten_config, nested, same_value
 
 
 @dataclass

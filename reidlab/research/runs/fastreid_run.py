@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from reidlab.research.runs.config_tree import flatten_config, read_yaml_mapping
+from reidlab.config.tree import flatten_config, read_yaml_mapping
 from reidlab.research.runs.fastreid_log import read_fastreid_log
 from reidlab.research.runs.summary import FINISHED, SOURCE_FASTREID, UNKNOWN, BestResult, RunSummary
 from reidlab.rundir import HYPERPARAMETER_KEYS, finite_float, whole_number

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from reidlab.config.tree import flatten_config, read_yaml_mapping
 from reidlab.evaluation import PerQueryResult
-from reidlab.research.runs.config_tree import flatten_config, read_yaml_mapping
 from reidlab.research.runs.summary import DAMAGED, FAILED, FAILURE_REASONS, FINISHED, INTERRUPTED, RUNNING, SOURCE_REIDLAB, UNKNOWN, BestResult, RunSummary
 from reidlab.rundir import BEST_MODEL_FILE, BEST_PER_QUERY_FILE, CONFIG_FILE, HISTORY_FILE, HYPERPARAMETER_KEYS, MODEL_INFO_FILE, finite_float, read_history, read_model_info, whole_number
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 from itertools import product
 from typing import Any
 
-from reidlab.config import Config
+from reidlab.config import Config, config_value
 from reidlab.research.batch_rules import pk_layout, uses_identity_sampler
 from reidlab.research.search.errors import SearchError
-from reidlab.research.search.space import SearchParam, SearchSpace, config_value
+from reidlab.research.search.space import SearchParam, SearchSpace
 
 BATCH_KEYS = ("SOLVER.IMS_PER_BATCH", "DATALOADER.NUM_INSTANCE", "DATALOADER.SAMPLER_TRAIN")
 MAX_LISTED_VALUES = 10_000

@@ -20,10 +20,10 @@ from typing import Any, Sequence
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from reidlab.config import ConfigError, load_config
+from reidlab.config import ConfigError, config_value, load_config
 from reidlab.research.search.errors import SearchError
 from reidlab.research.search.heartbeat import stale_trials
-from reidlab.research.search.space import SearchSpace, config_value
+from reidlab.research.search.space import SearchSpace
 
 # Trial user attributes written by the search.
 QUEUED_CONFIG = "queued_config"

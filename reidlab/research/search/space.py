@@ -260,13 +260,6 @@ def _closest_key_hint(key: str) -> str:
 
 
 # ---------------------------------------------------------------- against a config
-def config_value(cfg: Config, key: str) -> Any:
-    node: Any = cfg
-    for part in key.split("."):
-        node = getattr(node, part)
-    return node
-
-
 def check_values_against(space: SearchSpace, base: Config) -> None:
     """Every choice and both ends of every range must be a valid value of its key on top of `base`."""
     for param in space.params:

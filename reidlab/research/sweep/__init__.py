@@ -1,7 +1,8 @@
 """`reidlab sweep`: train several configs, keep going past failures, and pick the best.
 
-`command` plans the runs and drives them sequentially or by successive halving (`halving` holds
-the rung rules); `runs` trains one run further from what its folder shows; `state` is sweep.json.
+`plan` finds the configs and reconciles sweep.json with the run folders; `command` drives the runs
+sequentially or by successive halving (`halving` holds the rung rules);
+`runs` trains one run further from what its folder shows; `state` is sweep.json.
 """
 
 from reidlab.research.sweep.command import HALVING, SEQUENTIAL, STRATEGIES, SweepError, SweepResult, sweep, sweep_main

@@ -13,8 +13,6 @@ At the end `compare` ranks the runs and the winner is printed.
 
 from __future__ import annotations
 
-import glob
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean
@@ -22,24 +20,17 @@ from typing import Callable, Sequence
 
 from rich.console import Console
 
-from reidlab.config import ConfigError, load_config
-from reidlab.errors import UserError
 from reidlab.research.compare import CompareError, ComparisonResult, compare_runs
 from reidlab.research.sweep.halving import best_map_up_to, rank_at_rung, rung_epochs, survivors_count
-from reidlab.research.sweep.runs import ABSENT, DONE, RESUMABLE, STUCK, Launcher, SweepInterrupted, advance, folder_state, history_of, refresh, status_of_reason
-from reidlab.research.sweep.state import FAILED, FINISHED, INTERRUPTED, PAUSED, PENDING, RUNNING, STOPPED_AT_RUNG, SWEEP_FILE, SWEEP_FINISHED, SWEEP_INTERRUPTED, SweepRun, SweepState, now_iso
-from reidlab.rundir import RunDirError, resolve_run_dir
+from reidlab.research.sweep.plan import SweepError, find_sweep_configs, open_state, plan_runs, sweep_file_for
+from reidlab.research.sweep.runs import Launcher, SweepInterrupted, advance, history_of
+from reidlab.research.sweep.state import FAILED, FINISHED, INTERRUPTED, PAUSED, PENDING, RUNNING, STOPPED_AT_RUNG, SWEEP_FINISHED, SWEEP_INTERRUPTED, SweepRun, SweepState
 
 SEQUENTIAL, HALVING = "sequential", "halving"
 STRATEGIES = (SEQUENTIAL, HALVING)
 DEFAULT_ETA = 3
-CONFIG_SUFFIXES = (".yml", ".yaml")
 EXIT_INTERRUPTED = 130
 _TRAINABLE = (PENDING, PAUSED, RUNNING, INTERRUPTED)
-
-
-class SweepError(UserError):
-    """A sweep that cannot start: no configs, clashing run names, or a sweep.json of another sweep. One line."""
 
 
 @dataclass
@@ -73,9 +64,9 @@ def sweep(
     if launcher is None:
         from reidlab.engine.train import train as launcher
     overrides = list(overrides)
-    planned = _plan_runs(find_sweep_configs(inputs), overrides)
-    path = _sweep_file(planned, out)
-    state = _open_state(path, planned, strategy, eta if strategy == HALVING else None, min_epochs if strategy == HALVING else None, overrides)
+    planned = plan_runs(find_sweep_configs(inputs), overrides)
+    path = sweep_file_for(planned, out)
+    state = open_state(path, planned, strategy, eta if strategy == HALVING else None, min_epochs if strategy == HALVING else None, overrides)
 
     def save() -> None:
         state.save(path)
@@ -98,110 +89,6 @@ def sweep(
 def sweep_main(configs: Sequence[str], overrides: Sequence[str] = (), strategy: str = SEQUENTIAL, eta: int = DEFAULT_ETA, min_epochs: int | None = None, out: str | None = None) -> int:
     """The command's one call: run the sweep; its exit code."""
     return sweep(configs, overrides, strategy, eta, min_epochs, out).exit_code
-
-
-def find_sweep_configs(inputs: Sequence[str | Path]) -> list[Path]:
-    """YAML files given directly, found in folders (not recursively), or matched by globs; in a stable order."""
-    if not inputs:
-        raise SweepError("give at least one config file or folder of configs")
-    found: list[Path] = []
-    for item in inputs:
-        path = Path(item)
-        if path.is_dir():
-            matches = sorted(p for p in path.iterdir() if p.suffix in CONFIG_SUFFIXES and p.is_file())
-            if not matches:
-                raise SweepError(f"{path}: no .yml or .yaml configs in this folder")
-        elif path.is_file():
-            matches = [path]
-        else:
-            matches = [Path(m) for m in sorted(glob.glob(str(item))) if Path(m).suffix in CONFIG_SUFFIXES]
-            if not matches:
-                raise SweepError(f"{item}: no such config file or folder")
-        found += [m for m in matches if m.resolve() not in {f.resolve() for f in found}]
-    return found
-
-
-# ---------------------------------------------------------------- planning and resuming
-def _plan_runs(configs: list[Path], overrides: list[str]) -> list[SweepRun]:
-    runs: list[SweepRun] = []
-    for config in configs:
-        name = config.stem
-        clash = next((r for r in runs if r.name == name), None)
-        if clash is not None:
-            raise SweepError(f"{config} and {clash.config} would both be run {name!r}; rename one (the file name is the run name)")
-        entry = SweepRun(name=name, config=config.as_posix(), run_dir="")
-        try:
-            cfg = load_config(config, overrides)
-            entry.run_dir = resolve_run_dir(cfg, name, config).as_posix()
-            entry.max_epoch, entry.eval_period = cfg.SOLVER.MAX_EPOCH, cfg.TEST.EVAL_PERIOD
-        except (ConfigError, RunDirError) as exc:
-            entry.status, entry.stop_reason, entry.message = FAILED, "error", f"config does not load: {exc}"
-        runs.append(entry)
-    if all(r.status == FAILED for r in runs):
-        raise SweepError(f"no config of the sweep loads; the first: {runs[0].message}")
-    return runs
-
-
-def _sweep_file(runs: list[SweepRun], out: str | Path | None) -> Path:
-    """sweep.json in `out`, else beside the runs (their common parent folder)."""
-    if out is not None:
-        return Path(out) / SWEEP_FILE
-    dirs = [Path(r.run_dir).absolute() for r in runs if r.run_dir]
-    if len(dirs) == 1:
-        return dirs[0].parent / SWEEP_FILE
-    try:
-        common = Path(os.path.commonpath([str(d) for d in dirs]))
-    except ValueError:  # runs on different drives
-        return Path.cwd() / SWEEP_FILE
-    return (common.parent if common in dirs else common) / SWEEP_FILE
-
-
-def _open_state(path: Path, planned: list[SweepRun], strategy: str, eta: int | None, min_epochs: int | None, overrides: list[str]) -> SweepState:
-    """A new sweep, or the one recorded in sweep.json when it is the same sweep; reconciled with the run folders."""
-    state = SweepState(strategy=strategy, overrides=overrides, runs=planned, eta=eta, min_epochs=min_epochs, started=now_iso())
-    if path.exists():
-        try:
-            recorded = SweepState.load(path)
-        except (OSError, ValueError, TypeError) as exc:
-            raise SweepError(f"{path} exists but is not a readable sweep.json ({exc}); move it away or pass --out") from None
-        _check_same_sweep(path, recorded, state)
-        state.started, state.rungs, state.notes = recorded.started, recorded.rungs, recorded.notes
-        for entry in (e for e in planned if e.run_dir):
-            old = recorded.run(entry.name)
-            entry.status, entry.stopped_at_rung = old.status, old.stopped_at_rung
-            entry.stop_reason, entry.message = old.stop_reason, old.message
-    for entry in planned:
-        if entry.run_dir:
-            _reconcile(entry)
-    return state
-
-
-def _check_same_sweep(path: Path, recorded: SweepState, new: SweepState) -> None:
-    mine = {(r.name, Path(r.config).resolve().as_posix()) for r in new.runs}
-    theirs = {(r.name, Path(r.config).resolve().as_posix()) for r in recorded.runs}
-    same = (mine == theirs, recorded.strategy == new.strategy, recorded.overrides == new.overrides, (recorded.eta, recorded.min_epochs) == (new.eta, new.min_epochs))
-    if not all(same):
-        what = ["configs", "strategy", "overrides", "eta / min-epochs"][same.index(False)]
-        raise SweepError(
-            f"{path} records another sweep (its {what} differ: strategy {recorded.strategy}, runs {sorted(r.name for r in recorded.runs)}); "
-            "rerun it as it was started, or pass --out to keep this sweep elsewhere"
-        )
-
-
-def _reconcile(entry: SweepRun) -> None:
-    """The status the run folder supports: a run is never repeated, a failed run without a folder is retried."""
-    state, reason = folder_state(Path(entry.run_dir))
-    if state == ABSENT:
-        entry.status, entry.stop_reason, entry.message = PENDING, None, ""
-        entry.epochs, entry.seconds = 0, 0.0
-        return
-    refresh(entry)
-    if state == DONE:
-        entry.status = status_of_reason(reason)
-    elif state == RESUMABLE:
-        entry.status = STOPPED_AT_RUNG if entry.stopped_at_rung is not None else (status_of_reason(reason) if reason else RUNNING)
-    elif state == STUCK:
-        entry.status = FAILED
 
 
 # ---------------------------------------------------------------- strategies

@@ -52,10 +52,10 @@ def test_frozen_weights_fail_the_weights_check(tmp_path, tiny_overrides, monkeyp
     build = doctor.build_training_model
 
     def build_frozen(cfg, num_classes, device):
-        model = build(cfg, num_classes, device)
+        model, weights = build(cfg, num_classes, device)
         for parameter in model.parameters():
             parameter.requires_grad_(False)
-        return model
+        return model, weights
 
     monkeypatch.setattr(doctor, "build_training_model", build_frozen)
     report, checks = _run(tmp_path, tiny_overrides)
