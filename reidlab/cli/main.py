@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 from reidlab.cli.data_commands import add_data_commands
 from reidlab.cli.deploy_commands import add_deploy_commands
 from reidlab.cli.doctor_command import add_doctor_command
+from reidlab.cli.eval_command import add_eval_command
 from reidlab.cli.research_commands import add_research_commands
 from reidlab.cli.search_command import add_search_command
 from reidlab.cli.train_commands import add_demo_command, add_train_command
@@ -24,7 +25,7 @@ EXIT_USER_ERROR = 2
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="reidlab", description="Train, diagnose, compare and deploy person re-identification models.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for add in (add_train_command, add_research_commands, add_search_command, add_doctor_command, add_deploy_commands, add_demo_command, add_data_commands):
+    for add in (add_train_command, add_eval_command, add_research_commands, add_search_command, add_doctor_command, add_deploy_commands, add_demo_command, add_data_commands):
         add(commands)
     return parser
 

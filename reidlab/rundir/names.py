@@ -23,6 +23,10 @@ FINAL_MODEL_FILE = "model_final.pth"
 LAST_CHECKPOINT_FILE = "last_checkpoint.pth"
 BEST_PER_QUERY_FILE = "eval/best_per_query.npz"
 TENSORBOARD_DIR = "tensorboard"
+# What `reidlab eval` writes into its eval folder (metrics.json carries EVAL_FORMAT; fast-reid's is JSON lines).
+EVAL_METRICS_FILE = "metrics.json"
+EVAL_PER_QUERY_FILE = "per_query.npz"
+EVAL_FORMAT = "reidlab-eval"
 # What fast-reid writes into its OUTPUT_DIR (its Checkpointer and DefaultTrainer).
 FASTREID_BEST_FILE = "model_best.pth"
 FASTREID_FINAL_FILE = "model_final.pth"

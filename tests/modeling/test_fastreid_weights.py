@@ -8,6 +8,7 @@ Three kinds of proof:
 - the refusals: another tool's .pth, another depth, keys with no place.
 """
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,9 @@ import yaml
 
 from reidlab.modeling.fastreid_weights import WeightsError, map_fastreid_state
 from reidlab.modeling.loading import FASTREID, LoadError, load_network, resolve_checkpoint_path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from fastreid_names import fastreid_names  # noqa: E402
 
 FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "fastreid-r18-bot"
 MEAN = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)
@@ -127,7 +131,7 @@ def test_a_checkpoint_of_another_depth_is_refused(tmp_path):
     r18 = build_model(load_config("configs/Synthetic/demo_R18_cpu.yml"), 5)
     torch.save({"model": fastreid_names(r18.state_dict())}, tmp_path / "model_final.pth")
     config = tmp_path / "config.yaml"
-    config.write_text(yaml.safe_dump({"MODEL": {"BACKBONE": {"DEPTH": "34x", "PRETRAIN": False}}}), encoding="utf-8")
+    config.write_text(yaml.safe_dump({"MODEL": {"BACKBONE": {"DEPTH": "34x", "FEAT_DIM": 512, "PRETRAIN": False}}}), encoding="utf-8")
     with pytest.raises(WeightsError, match="do not fit the model its config describes.*layer1.2.conv1.weight is not in the checkpoint.*another depth"):
         load_network(tmp_path)
 
@@ -147,14 +151,3 @@ def test_a_fastreid_folder_prefers_model_best(tmp_path):
     assert resolve_checkpoint_path(tmp_path).name == "model_final.pth"
     (tmp_path / "model_best.pth").write_bytes(b"x")
     assert resolve_checkpoint_path(tmp_path).name == "model_best.pth"
-
-
-def fastreid_names(state: dict) -> dict:
-    """reidlab's Baseline keys as fast-reid names them (the inverse of the loader's map, for models without non-local blocks)."""
-    renamed = {}
-    for key, tensor in state.items():
-        if key.startswith("pixel_"):
-            continue
-        key = key.replace("head.bottleneck.", "heads.bottleneck.0.").replace("head.classifier.weight", "heads.weight").replace("head.pool.p", "heads.pool_layer.p")
-        renamed[key] = tensor
-    return renamed

@@ -85,10 +85,7 @@ def _table_html(selection: Selection) -> str:
 def _deploy_text(selection: Selection) -> str:
     deploy = deploy_instructions(selection.winner.run)
     lines = [f"# weights of the best epoch\n{deploy['weights']}"]
-    if "python" in deploy:
-        lines.append(f"# Python\n{deploy['python'].replace('; ', chr(10))}")
-        lines.append(f"# ONNX export\n{deploy['export_onnx']}")
-    else:
-        lines.append(f"# {deploy['note']}")
+    lines.append(f"# Python\n{deploy['python'].replace('; ', chr(10))}")
+    lines.append(f"# ONNX export\n{deploy['export_onnx']}")
     lines.append(f"# or\n{deploy['copy']}")
     return "\n\n".join(lines)

@@ -14,8 +14,8 @@ from typing import Any
 from reidlab.research.compare.selection import SELECTION_RULE, RankedRun, Selection
 from reidlab.research.compare.table import differing_hyperparameters, format_table, ranking_table, run_title
 from reidlab.research.compare.why import why_paragraphs, winner_line
-from reidlab.research.runs import SOURCE_FASTREID, RunSummary
-from reidlab.rundir import BEST_MODEL_FILE
+from reidlab.research.runs import SOURCE_EVAL, SOURCE_FASTREID, RunSummary
+from reidlab.rundir import BEST_MODEL_FILE, CONFIG_FILE
 
 REPORT_FORMAT = "reidlab.best_model_selection"
 REPORT_VERSION = 1
@@ -23,20 +23,17 @@ _WIDTH = 100
 
 
 def deploy_instructions(run: RunSummary) -> dict[str, str]:
-    """Where the weights are and how to use them (reidlab's deploy API, ONNX export, or a copy)."""
+    """Where the weights are and how to use them: reidlab's deploy API and ONNX export work for reidlab and fast-reid runs alike."""
     run_dir = run.path.resolve().as_posix()
     weights = run.best_model_path.resolve().as_posix() if run.best_model_path else f"{run_dir}/{BEST_MODEL_FILE} (missing)"
-    if run.source == SOURCE_FASTREID:
-        return {
-            "weights": weights,
-            "note": "fast-reid run: load these weights with fast-reid (reidlab's deploy API reads reidlab run folders).",
-            "copy": f"copy {weights} to your deployment folder",
-        }
+    target, config = (weights, f"{run_dir}/{CONFIG_FILE}") if run.source == SOURCE_EVAL else (run_dir, None)
+    option = f' --config-file "{config}"' if config else ""
+    keyword = f', config_file="{config}"' if config else ""
     return {
         "weights": weights,
-        "python": f'from reidlab.deploy import ReIDModel; model = ReIDModel.from_run("{run_dir}")',
-        "export_onnx": f'reidlab export "{run_dir}" --format onnx',
-        "copy": f"copy {weights} to your deployment folder (it holds the weights, the config and the metrics)",
+        "python": f'from reidlab.deploy import ReIDModel; model = ReIDModel.from_run("{target}"{keyword})',
+        "export_onnx": f'reidlab export "{target}"{option} --format onnx',
+        "copy": f"copy {weights} to your deployment folder" + ("" if run.source == SOURCE_FASTREID else " (it holds the weights, the config and the metrics)"),
     }
 
 
@@ -53,15 +50,13 @@ def selection_text(selection: Selection, generated: str, output_dir: Path) -> st
         lines += _wrapped(paragraph, first="  ", indent="  ")
     lines += ["", "HOW TO DEPLOY IT"]
     deploy = deploy_instructions(selection.winner.run)
-    lines.append(f"  Weights (best epoch): {deploy['weights']}")
-    if "python" in deploy:
-        lines += [
-            "  Python:       from reidlab.deploy import ReIDModel",
-            f'                model = ReIDModel.from_run("{selection.winner.run.path.resolve().as_posix()}")',
-            f"  ONNX export:  {deploy['export_onnx']}",
-        ]
-    else:
-        lines.append(f"  {deploy['note']}")
+    python_import, python_call = deploy["python"].split("; ")
+    lines += [
+        f"  Weights (best epoch): {deploy['weights']}",
+        f"  Python:       {python_import}",
+        f"                {python_call}",
+        f"  ONNX export:  {deploy['export_onnx']}",
+    ]
     lines += [f"  Or {deploy['copy']}.", ""]
     if selection.unranked:
         lines.append("RUNS NOT RANKED")

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Sequence
 
 from reidlab.research.compare.selection import RankedRun, Selection
-from reidlab.research.runs import SOURCE_FASTREID, RunSummary
+from reidlab.research.runs import SOURCE_EVAL, SOURCE_FASTREID, RunSummary
 
 NONE = "-"
 
@@ -66,7 +66,7 @@ def ranking_table(selection: Selection) -> Table:
 
 
 def run_title(run: RunSummary) -> str:
-    return f"{run.label} [fast-reid]" if run.source == SOURCE_FASTREID else run.label
+    return {SOURCE_FASTREID: f"{run.label} [fast-reid]", SOURCE_EVAL: f"{run.label} [eval]"}.get(run.source, run.label)
 
 
 def format_table(table: Table) -> list[str]:

@@ -18,7 +18,7 @@ from pathlib import Path
 from reidlab.config.tree import flatten_config, read_yaml_mapping
 from reidlab.research.runs.fastreid_log import read_fastreid_log
 from reidlab.research.runs.summary import FINISHED, SOURCE_FASTREID, UNKNOWN, BestResult, RunSummary
-from reidlab.rundir import HYPERPARAMETER_KEYS, finite_float, whole_number
+from reidlab.rundir import EVAL_PER_QUERY_FILE, HYPERPARAMETER_KEYS, finite_float, whole_number
 
 FASTREID_METRICS_FILE = "metrics.json"
 FASTREID_CONFIG_FILE = "config.yaml"
@@ -29,7 +29,7 @@ _METRICS = {"mAP": "mAP", "Rank-1": "rank1", "Rank-5": "rank5", "Rank-10": "rank
 
 
 def is_fastreid_run(path: Path) -> bool:
-    return (path / FASTREID_METRICS_FILE).is_file()
+    return (path / FASTREID_METRICS_FILE).is_file() and not (path / EVAL_PER_QUERY_FILE).is_file()  # not an eval folder of `reidlab eval`
 
 
 def read_fastreid_run(path: Path, label: str) -> RunSummary:

@@ -1,7 +1,8 @@
 """Find run folders from what the user typed (run folders, folders of runs, globs) and read each one.
 
 A folder is a run when it holds a file only a run writes (model_info.json, training_history.json,
-a checkpoint, STOPPING_REASON.txt) or fast-reid's metrics.json. Any other folder is searched for
+a checkpoint, STOPPING_REASON.txt) or fast-reid's metrics.json; an eval folder of `reidlab eval`
+(metrics.json and per_query.npz) counts as one. Any other folder is searched for
 runs a few levels down, without descending into runs. Globs are expanded here, not by the
 shell, so `reidlab compare logs/market1501/solution_*` works in Windows' cmd.exe too.
 """
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
 
+from reidlab.research.runs.eval_folder import is_eval_folder, read_eval_folder
 from reidlab.research.runs.fastreid_run import is_fastreid_run, read_fastreid_run
 from reidlab.research.runs.reidlab_run import read_reidlab_run
 from reidlab.research.runs.summary import RunSummary
@@ -32,7 +34,7 @@ class FoundRuns:
 
 
 def is_run_folder(path: Path) -> bool:
-    return path.is_dir() and (any((path / name).is_file() for name in RUN_MARKERS) or is_fastreid_run(path))
+    return path.is_dir() and (any((path / name).is_file() for name in RUN_MARKERS) or is_fastreid_run(path) or is_eval_folder(path))
 
 
 def find_run_folders(arguments: Sequence[str | Path]) -> FoundRuns:
@@ -74,7 +76,9 @@ def run_labels(folders: Sequence[Path], parent: Path) -> list[str]:
 
 
 def read_run(path: Path, label: str) -> RunSummary:
-    """Read one run folder, ours or fast-reid's; never raises for a damaged folder."""
+    """Read one run folder, ours or fast-reid's, or an eval folder; never raises for a damaged folder."""
+    if is_eval_folder(path):
+        return read_eval_folder(path, label)
     if not (path / MODEL_INFO_FILE).exists() and is_fastreid_run(path):
         return read_fastreid_run(path, label)
     return read_reidlab_run(path, label)

@@ -16,6 +16,7 @@ from reidlab.evaluation import PerQueryResult
 
 SOURCE_REIDLAB = "reidlab"
 SOURCE_FASTREID = "fast-reid"
+SOURCE_EVAL = "reidlab eval"  # an eval folder of `reidlab eval`: one evaluation of one checkpoint
 
 # Run states, as compare reports them.
 FINISHED = "finished"
