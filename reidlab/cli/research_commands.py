@@ -1,4 +1,4 @@
-"""`reidlab compare`, `reidlab diagnose` and `reidlab sweep`: argument parsing only; each handler is one call into reidlab.research."""
+"""`reidlab compare`, `diagnose`, `visualize` and `sweep`: argument parsing only; each handler is one call into reidlab.research."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from reidlab.cli.common import add_out, split_configs_and_overrides
 
 
 def add_research_commands(subparsers: argparse._SubParsersAction) -> None:
-    """Register `compare`, `diagnose` and `sweep` on the main parser's subcommands."""
+    """Register `compare`, `diagnose`, `visualize` and `sweep` on the main parser's subcommands."""
     compare = subparsers.add_parser(
         "compare",
         help="rank runs and write BEST_MODEL_SELECTION.txt",
@@ -31,6 +31,20 @@ def add_research_commands(subparsers: argparse._SubParsersAction) -> None:
         "--out-configs", metavar="DIR", help="where to write the remedy configs and launchers (default: custom_configs/plateau_solutions)"
     )
     diagnose.set_defaults(handler=_diagnose)
+
+    visualize = subparsers.add_parser(
+        "visualize",
+        help="draw rank lists of the worst queries, breakdowns by camera, and a report.html",
+        description="Rank the test set again with the folder's model (a run's best_model.pth, or the checkpoint an eval folder of "
+        "`reidlab eval` evaluated) and write, into OUT (default RUN/visualize): one PNG rank list per chosen query (frames: green a "
+        "true match, red a wrong identity, grey a same-camera match the protocol drops), worst_queries.png (the 20 worst), "
+        "breakdowns.json with its plots (per camera, per camera pair, AP distribution, CMC, distances) and report.html.",
+    )
+    visualize.add_argument("folder", metavar="RUN_OR_EVAL_FOLDER", help="a reidlab run folder or an eval folder")
+    visualize.add_argument("--queries", default="worst", metavar="worst|best|random|ID,...", help="which 20 queries to draw, or every query of these identities (default worst: lowest AP)")
+    visualize.add_argument("--top", type=int, default=10, metavar="K", help="gallery images per rank list (default 10)")
+    add_out(visualize, "where to write (default: RUN_OR_EVAL_FOLDER/visualize)")
+    visualize.set_defaults(handler=_visualize)
 
     sweep = subparsers.add_parser(
         "sweep",
@@ -57,6 +71,12 @@ def _diagnose(args: argparse.Namespace) -> int:
     from reidlab.research.diagnose import diagnose_main
 
     return diagnose_main(args.run_dir, args.out, args.out_configs)
+
+
+def _visualize(args: argparse.Namespace) -> int:
+    from reidlab.research.visualize import visualize_main
+
+    return visualize_main(args.folder, args.queries, args.top, args.out)
 
 
 def _sweep(args: argparse.Namespace) -> int:

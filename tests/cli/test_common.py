@@ -53,7 +53,7 @@ def _commands() -> list[str]:
 
 def test_help_of_reidlab_and_of_every_command_imports_nothing_heavy():
     commands = _commands()
-    assert {"train", "compare", "diagnose", "sweep", "search", "doctor", "export", "embed", "match", "demo", "data"} <= set(commands)
+    assert {"train", "compare", "diagnose", "sweep", "search", "doctor", "export", "embed", "match", "demo", "data", "eval"} <= set(commands)
     for argv in [["--help"]] + [[command, "--help"] for command in commands]:
         loaded = _help_imports(argv)
         assert not any(loaded.values()), f"reidlab {' '.join(argv)} imports {[name for name, yes in loaded.items() if yes]}"

@@ -142,7 +142,10 @@ def test_resume_continues_to_a_larger_max_epoch(tmp_path, tiny_overrides):
 def test_tensorboard_scalars_are_written_when_installed(tmp_path, tiny_overrides):
     pytest.importorskip("tensorboard")
     train(CONFIG, overrides=tiny_overrides(tmp_path / "run", {"SOLVER.MAX_EPOCH": 1}))
-    assert list((tmp_path / "run" / "tensorboard").glob("events.out.tfevents.*"))
+    events = list((tmp_path / "run" / "tensorboard").rglob("events.out.tfevents.*"))
+    assert events
+    written = b"".join(path.read_bytes() for path in events)
+    assert b"hparam/best_mAP" in written and b"SOLVER.BASE_LR" in written  # the HParams tab: hyperparameters against the best mAP
 
 
 def test_pause_at_an_epoch_budget_then_resume_keeps_the_schedule(tmp_path, tiny_overrides):

@@ -50,6 +50,7 @@ VARIANTS = {
     "R34 BoT, Linear": {"DEPTH": "34x", "WITH_IBN": False, "WITH_NL": False, "POOL_LAYER": "GlobalAvgPool", "CLS_LAYER": "Linear"},
     "R50 IBN + non-local, GeM, CircleSoftmax": {"DEPTH": "50x", "WITH_IBN": True, "WITH_NL": True, "POOL_LAYER": "GeneralizedMeanPoolingP", "CLS_LAYER": "CircleSoftmax"},
     "R50, GeM (fixed p), ArcSoftmax": {"DEPTH": "50x", "WITH_IBN": False, "WITH_NL": False, "POOL_LAYER": "GeneralizedMeanPooling", "CLS_LAYER": "ArcSoftmax"},
+    "R101 non-local (9 blocks in stage 3), Linear": {"DEPTH": "101x", "WITH_IBN": False, "WITH_NL": True, "POOL_LAYER": "GlobalAvgPool", "CLS_LAYER": "Linear"},
     "R18 with WITH_NL (fast-reid builds none), CosSoftmax": {"DEPTH": "18x", "WITH_IBN": True, "WITH_NL": True, "POOL_LAYER": "GlobalAvgPool", "CLS_LAYER": "CosSoftmax"},
 }
 

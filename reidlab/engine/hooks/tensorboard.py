@@ -1,4 +1,5 @@
-"""TensorBoard scalars of each epoch's record, when the optional `tensorboard` extra is installed."""
+"""TensorBoard scalars of each epoch's record, and at the end the run's hyperparameters against its best
+mAP and rank-1 (the HParams tab then compares runs), when the optional `tensorboard` extra is installed."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import math
 from pathlib import Path
 
 from reidlab.engine.hooks.base import HookBase
+from reidlab.rundir import hyperparameters
 
 
 class TensorBoard(HookBase):
@@ -33,6 +35,11 @@ class TensorBoard(HookBase):
         self.writer.flush()
 
     def after_train(self, stop) -> None:
-        if self.writer is not None:
-            self.writer.close()
-            self.writer = None
+        if self.writer is None:
+            return
+        best = self.trainer.state.best
+        if best:
+            values = {key: value if isinstance(value, (bool, int, float, str)) else str(value) for key, value in hyperparameters(self.trainer.cfg).items()}
+            self.writer.add_hparams(values, {"hparam/best_mAP": best["mAP"], "hparam/best_rank1": best["rank1"]}, run_name=".")
+        self.writer.close()
+        self.writer = None

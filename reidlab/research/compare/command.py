@@ -15,12 +15,13 @@ from datetime import datetime
 from pathlib import Path
 from typing import Sequence
 
+import numpy as np
 from rich.console import Console
 
 from reidlab.errors import UserError
 from reidlab.research.compare.console import show_comparison
 from reidlab.research.compare.html import report_html
-from reidlab.research.compare.plots import Curve, MapBar, best_map_bars_png, loss_by_epoch_png, map_by_epoch_png
+from reidlab.research.compare.plots import Curve, MapBar, ap_scatter_png, best_map_bars_png, loss_by_epoch_png, map_by_epoch_png
 from reidlab.research.compare.report import selection_facts, selection_text
 from reidlab.research.compare.selection import Selection, StatisticsSettings, select_model
 from reidlab.research.runs import SOURCE_FASTREID, RunSummary, common_parent, find_run_folders, read_run, run_labels
@@ -31,6 +32,7 @@ SELECTION_JSON_FILE = "BEST_MODEL_SELECTION.json"
 MAP_PLOT_FILE = "map_by_epoch.png"
 LOSS_PLOT_FILE = "loss_by_epoch.png"
 INTERVALS_PLOT_FILE = "best_map_intervals.png"
+AP_SCATTER_PLOT_FILE = "per_query_ap_top_two.png"
 HTML_REPORT_FILE = "report.html"
 EXIT_USER_ERROR = 2
 
@@ -105,6 +107,9 @@ def _write_outputs(selection: Selection, output_dir: Path, generated: str) -> di
         LOSS_PLOT_FILE: loss_by_epoch_png(_curves(selection, "loss")),
         INTERVALS_PLOT_FILE: best_map_bars_png(_bars(selection), selection.settings.confidence),
     }
+    scatter = _top_two_scatter(selection)
+    if scatter is not None:
+        plots[AP_SCATTER_PLOT_FILE] = scatter
     files = {name: output_dir / name for name in (*plots, HTML_REPORT_FILE, SELECTION_JSON_FILE, SELECTION_TEXT_FILE)}
     for name, png in plots.items():
         write_bytes_atomic(files[name], png)
@@ -113,11 +118,25 @@ def _write_outputs(selection: Selection, output_dir: Path, generated: str) -> di
         "Training loss against epoch, all runs": plots[LOSS_PLOT_FILE],
         "Best mAP with bootstrap intervals": plots[INTERVALS_PLOT_FILE],
     }
+    if scatter is not None:
+        captions["Per-query AP of the two leading runs (above the diagonal: the second does better)"] = scatter
     write_text_atomic(files[HTML_REPORT_FILE], report_html(selection, captions, generated))
     listing = {name: path.resolve().as_posix() for name, path in files.items()}
     write_json_atomic(files[SELECTION_JSON_FILE], selection_facts(selection, generated, listing))
     write_text_atomic(files[SELECTION_TEXT_FILE], selection_text(selection, generated, output_dir))
     return files
+
+
+def _top_two_scatter(selection: Selection) -> bytes | None:
+    """Per-query AP of the two best runs with per-query results on the same queries; None when there are not two."""
+    runs = [r.run for r in selection.runs if r.rank is not None and r.run.per_query is not None]
+    if len(runs) < 2:
+        return None
+    a, b = runs[0].per_query, runs[1].per_query
+    if not (np.array_equal(a.query_index, b.query_index) and np.array_equal(a.pid, b.pid)):
+        return None
+    valid = a.valid & b.valid
+    return ap_scatter_png(runs[0].label, a.ap[valid], runs[1].label, b.ap[valid])
 
 
 def _curves(selection: Selection, kind: str) -> list[Curve]:

@@ -15,7 +15,7 @@ from reidlab.research.compare.selection import SELECTION_RULE, Selection
 from reidlab.research.compare.table import ranking_table, run_title
 from reidlab.research.compare.why import why_paragraphs, winner_line
 
-_STYLE = """
+REPORT_STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em; color: #222; }
 h1 { margin-bottom: 0.2em; }
 .winner { font-size: 1.15em; background: #e8f5e9; border-left: 6px solid #2e7d32; padding: 0.6em 1em; }
@@ -43,7 +43,7 @@ def report_html(selection: Selection, plots: Mapping[str, bytes], generated: str
         '<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>Best model selection: {escape(winner.label)}</title>",
-        f"<style>{_STYLE}</style></head><body>",
+        f"<style>{REPORT_STYLE}</style></head><body>",
         "<h1>Best model selection</h1>",
         f'<p class="small">Generated {escape(generated)} by <code>reidlab compare</code> from {len(selection.runs)} run folders.</p>',
         f'<p class="winner">Winner: {escape(winner_line(selection))}</p>',

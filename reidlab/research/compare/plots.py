@@ -11,6 +11,7 @@ import io
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
@@ -87,7 +88,7 @@ def best_map_bars_png(bars: Sequence[MapBar], confidence: float = 0.95) -> bytes
         ax.legend(handles=handles, fontsize=8, loc="lower right")
     ax.set_title(title, fontsize=10)
     ax.grid(axis="x", alpha=0.3)
-    return _png(fig)
+    return png_bytes(fig)
 
 
 def _curves_png(curves: Sequence[Curve], title: str, ylabel: str, empty_note: str) -> bytes:
@@ -111,10 +112,24 @@ def _curves_png(curves: Sequence[Curve], title: str, ylabel: str, empty_note: st
     ax.set_xlabel("epoch")
     ax.set_ylabel(ylabel)
     ax.grid(alpha=0.3)
-    return _png(fig)
+    return png_bytes(fig)
 
 
-def _png(fig: Figure) -> bytes:
+def ap_scatter_png(label_a: str, ap_a: np.ndarray, label_b: str, ap_b: np.ndarray) -> bytes:
+    """Per-query AP of run A against run B: points above the diagonal are queries B does better."""
+    fig = Figure(figsize=(5, 5), dpi=_DPI, layout="tight")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    better_b = ap_b > ap_a
+    ax.scatter(ap_a[better_b], ap_b[better_b], s=8, color="tab:orange", label=f"{label_b} better ({int(better_b.sum())})")
+    ax.scatter(ap_a[~better_b], ap_b[~better_b], s=8, color="tab:blue", label=f"{label_a} better or equal ({int((~better_b).sum())})")
+    ax.plot([0, 1], [0, 1], color="grey", linewidth=1)
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel=f"AP, {label_a}", ylabel=f"AP, {label_b}", title="Per-query AP of the two leading runs")
+    ax.legend(loc="lower right", fontsize=8)
+    return png_bytes(fig)
+
+
+def png_bytes(fig: Figure) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()

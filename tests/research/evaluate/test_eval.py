@@ -5,6 +5,7 @@ import shlex
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
@@ -50,6 +51,8 @@ def test_eval_reproduces_the_runs_best_map_and_writes_an_eval_folder(trained_run
 def test_the_command_names_its_folder_and_takes_test_overrides(trained_run, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     assert main(["eval", str(trained_run), "TEST.AQE.ENABLED", "True", "TEST.FLIP.ENABLED", "True"]) == 0
+    assert main(["eval", str(trained_run), "--out", "late_option", "TEST.METRIC", "euclidean"]) == 0  # options may follow the run
+    assert json.loads((tmp_path / "late_option" / "metrics.json").read_text(encoding="utf-8"))["options"]["metric"] == "euclidean"
     folder = tmp_path / "logs" / "eval" / "run-Market1501-flip-aqe"
     record = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
     assert record["options"] == {"metric": "cosine", "flip": True, "aqe": True, "rerank": False}
@@ -75,6 +78,7 @@ def test_compare_ranks_eval_folders_beside_runs_and_prints_steps_that_work(train
         words = shlex.split(deploy_instructions(ranked.run)["export_onnx"])
         assert words[:2] == ["reidlab", "export"] and main([*words[1:], "--out", str(tmp_path / f"{index}.onnx")]) == 0, ranked.run.label
     assert fastreid in [r.run.path for r in result.selection.runs]
+    assert (tmp_path / "report" / "per_query_ap_top_two.png").stat().st_size > 0  # the run and its eval share their queries
 
 
 def fastreid_run(folder: Path, tiny_cfg) -> Path:
@@ -95,3 +99,12 @@ def test_eval_of_the_fixture_fastreid_run(tmp_path, tiny_data_root, capsys):
     assert "ignored 24 fast-reid keys" in out and "Market1501" in out
     record = json.loads((tmp_path / "ev" / "metrics.json").read_text(encoding="utf-8"))
     assert record["checkpoint_format"] == "fast-reid" and 0 <= record["metrics"]["mAP"] <= 1
+
+
+def test_embed_takes_a_fastreid_run_folder(trained_run, tiny_data_root, tmp_path):
+    folder = fastreid_run(tmp_path / "fastreid_r18", load_config(trained_run / "config.yaml"))
+    images = next(tiny_data_root.rglob("bounding_box_test"))
+    assert main(["embed", str(folder), str(images), "--out", str(tmp_path / "e.npz")]) == 0
+    with np.load(tmp_path / "e.npz") as saved:
+        vectors = next(saved[k] for k in saved.files if saved[k].ndim == 2)
+    assert vectors.shape[1] == 512 and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
