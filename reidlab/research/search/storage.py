@@ -49,7 +49,7 @@ def _database(url: str) -> StudyStorage:
     try:
         storage = RDBStorage(url, engine_kwargs=engine_kwargs)
     except ImportError as exc:
-        raise SearchError(f"--storage {_hide_password(url)}: a database driver is missing ({exc}); install it, e.g. pip install psycopg2-binary") from None
+        raise SearchError(f"--storage {_hide_password(url)}: a database driver is missing ({exc}); install it, e.g. pip install 'psycopg[binary]' for PostgreSQL") from None
     except Exception as exc:  # sqlalchemy's connection and URL errors
         first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
         raise SearchError(f"--storage {_hide_password(url)}: cannot open the database: {first[:200]}") from None

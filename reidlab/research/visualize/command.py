@@ -96,7 +96,7 @@ def _grid(ranking: Ranking, query: int):
     pq, test = ranking.per_query, ranking.test_set
     row = int(np.flatnonzero(pq.query_index == query)[0])
     first = int(pq.first_match_rank[row])
-    title = f"query {query} (id {int(test.pids[query])}, cam {int(test.camids[query])}): AP {pq.ap[row]:.3f}, first true match at rank {first}"
+    title = f"query {query} (id {int(test.pids[query])}, cam {int(test.camids[query])}): AP {pq.ap[row]:.3f}, first true match at rank {first} (same-camera matches not counted)"
     return query_grid(test.paths, test.pids, test.camids, test.num_query, query, ranking.top_index[row], ranking.top_distance[row], title)
 
 

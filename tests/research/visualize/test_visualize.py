@@ -82,3 +82,13 @@ def test_bad_input_is_one_line(drawn, tmp_path, capsys):
     moved = tmp_path / "moved_away"
     with pytest.raises(UserError, match="moved_away"):  # the run's images are no longer where its config says
         visualize(run, "worst", top=3, out=tmp_path / "v2", overrides=["DATASETS.ROOT", str(moved)])
+
+
+def test_an_eval_folder_is_visualized_with_the_checkpoint_it_evaluated(drawn, tmp_path):
+    from reidlab.research.evaluate import evaluate_checkpoint
+
+    run, from_run = drawn
+    evaluated = evaluate_checkpoint(run, out=tmp_path / "ev", say=lambda line: None)
+    result = visualize(evaluated.folder, "best", top=4)
+    assert result.folder == evaluated.folder / "visualize"
+    assert result.numbers["mAP"] == pytest.approx(evaluated.metrics["mAP"], abs=1e-6) == pytest.approx(from_run.numbers["mAP"], abs=1e-6)
