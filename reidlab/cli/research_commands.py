@@ -53,11 +53,14 @@ def add_research_commands(subparsers: argparse._SubParsersAction) -> None:
         "and the sweep goes on; rerunning the same command resumes it. Ends with compare and the winner. "
         "Put options before the configs; KEY VALUE overrides after them apply to every run.",
     )
-    sweep.add_argument("items", nargs="+", metavar="CONFIG", help="config files or folders of configs, then optional KEY VALUE overrides for every run")
+    sweep.add_argument("items", nargs="*", metavar="CONFIG", help="config files or folders of configs, then optional KEY VALUE overrides for every run")
     sweep.add_argument("--strategy", choices=("sequential", "halving"), default="sequential", help="sequential (default): each run to its own early stop; halving: successive halving by epochs")
     sweep.add_argument("--eta", type=int, choices=(2, 3), default=3, help="halving: keep the best 1/eta at each rung (default 3)")
     sweep.add_argument("--min-epochs", type=int, metavar="N", help="halving: the first rung is at least N epochs (rounded up to a multiple of TEST.EVAL_PERIOD)")
     add_out(sweep, "where to write sweep.json and the comparison (default: beside the runs)")
+    sweep.add_argument("--storage", metavar="URL", help="share the sweep through Optuna's storage (postgresql://user:pass@host/db, sqlite:///file.db or a journal file): run the same command on every GPU or machine")
+    sweep.add_argument("--study", metavar="NAME", help="the shared sweep's name in --storage")
+    sweep.add_argument("--status", action="store_true", help="with --storage and --study: show who runs what, and stop")
     sweep.set_defaults(handler=_sweep)
 
 
@@ -83,4 +86,4 @@ def _sweep(args: argparse.Namespace) -> int:
     from reidlab.research.sweep import sweep_main
 
     configs, overrides = split_configs_and_overrides(args.items)
-    return sweep_main(configs, overrides, args.strategy, args.eta, args.min_epochs, args.out)
+    return sweep_main(configs, overrides, args.strategy, args.eta, args.min_epochs, args.out, args.storage, args.study, args.status)

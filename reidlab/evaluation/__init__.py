@@ -19,8 +19,10 @@ from .per_query import PerQueryResult
 from .query_expansion import alpha_query_expansion
 from .rank import evaluate_rank, per_query_from_distmat
 from .rerank import re_ranking
+from .rerank_streaming import iter_reranked_rows
 
 __all__ = [
+    "iter_reranked_rows",
     "alpha_query_expansion",
     "METRICS",
     "BootstrapInterval",

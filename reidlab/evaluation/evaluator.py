@@ -1,8 +1,8 @@
 """Features in, metrics out: the entry point the training engine calls after extraction.
 
-Without re-ranking, distances are computed and consumed one chunk of queries at a time,
-so peak memory is a few (chunk_rows x num_gallery) blocks instead of the full matrix plus
-a full argsort. Re-ranking needs the full query/gallery distance matrices (see rerank.py).
+Distances are computed and consumed one chunk of queries at a time, so peak memory is a few
+(chunk_rows x num_gallery) blocks instead of the full matrix plus a full argsort; re-ranking
+too (rerank_streaming.py), with sparse k-nearest lists in place of N x N matrices.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ import numpy as np
 import torch
 
 from ._checks import check_features, check_positive_int, checked_labels
-from .distance import check_metric, compute_distance, iter_distance_chunks
+from .distance import check_metric, iter_distance_chunks
 from .per_query import PerQueryResult
 from .query_expansion import alpha_query_expansion
 from .rank import PerQueryCollector, check_finite, default_chunk_rows, per_query_from_distmat, require_valid_queries
-from .rerank import re_ranking
+from .rerank_streaming import iter_reranked_rows
 
 
 @dataclass(frozen=True, eq=False)
@@ -100,9 +100,9 @@ def evaluate_features(
         q_pids, g_pids, q_camids, g_camids: 1-D integer labels.
         metric: "cosine" (1 - cos of L2-normalised features) or "euclidean".
         max_rank: length of ``cmc``.
-        rerank: apply k-reciprocal re-ranking (k1, k2, lambda_value). It needs the full
-            query-gallery, query-query and gallery-gallery distances plus one N x N float32
-            matrix, N = num_query + num_gallery: about 2.9 GB for Market-1501.
+        rerank: apply k-reciprocal re-ranking (k1, k2, lambda_value), streamed from the
+            features in query blocks with sparse neighbour lists (rerank_streaming.py): no
+            N x N matrix, N = num_query + num_gallery, is ever built.
         aqe: (times, k, alpha) of alpha query expansion before the distances (fast-reid's
             TEST.AQE), or None for none.
         chunk_rows: queries per chunk (default: about 8M distance entries, a 32 MB float32
@@ -121,28 +121,17 @@ def evaluate_features(
 
     if aqe is not None:
         query, gallery = alpha_query_expansion(query, gallery, *aqe)
-    if rerank:
-        distmat = _reranked_distances(query.float(), gallery.float(), metric, k1, k2, lambda_value)
-        per_query = per_query_from_distmat(distmat, q_p, g_p, q_c, g_c, chunk_rows=chunk_rows)
-        return EvaluationResult.from_per_query(per_query, max_rank)
-
     rows = check_positive_int("chunk_rows", chunk_rows) if chunk_rows is not None else default_chunk_rows(num_g)
-    collector = PerQueryCollector(q_p, q_c, g_p, g_c, gallery.device)
-    for dist_rows in iter_distance_chunks(query, gallery, metric, rows):
+    if rerank:
+        blocks = iter_reranked_rows(query, gallery, metric, k1, k2, lambda_value, block_rows=chunk_rows)
+        collector = PerQueryCollector(q_p, q_c, g_p, g_c, torch.device("cpu"))
+    else:
+        blocks = iter_distance_chunks(query, gallery, metric, rows)
+        collector = PerQueryCollector(q_p, q_c, g_p, g_c, gallery.device)
+    for dist_rows in blocks:
         check_finite("the distance computed from the features", dist_rows)  # overflow
         collector.add(dist_rows)
     return EvaluationResult.from_per_query(collector.result(), max_rank)
-
-
-def _reranked_distances(query: torch.Tensor, gallery: torch.Tensor, metric: str, k1: int, k2: int, lambda_value: float) -> torch.Tensor:
-    return re_ranking(
-        compute_distance(query, gallery, metric),
-        compute_distance(query, query, metric),
-        compute_distance(gallery, gallery, metric),
-        k1=k1,
-        k2=k2,
-        lambda_value=lambda_value,
-    )
 
 
 def _checked_features(query_feats: torch.Tensor, gallery_feats: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -110,7 +110,7 @@ def check_reidlab(argv: list[str], where: str) -> None:
             check_values_against(load_search_space(args.space), load_config(config, overrides))
     elif args.command == "sweep":
         configs, overrides = split_configs_and_overrides(args.items)
-        assert configs, f"{where}: sweep names no config"
+        assert configs or (args.status and args.storage and args.study), f"{where}: sweep names no config"
         for config in configs:
             if not _generated(config):
                 assert Path(config).exists(), f"{where}: {config} does not exist"

@@ -18,13 +18,15 @@ from pathlib import Path
 from statistics import mean
 from typing import Callable, Sequence
 
+from optuna.trial import TrialState
 from rich.console import Console
 
 from reidlab.research.compare import CompareError, ComparisonResult, compare_runs
 from reidlab.research.sweep.halving import best_map_up_to, rank_at_rung, rung_epochs, survivors_count
 from reidlab.research.sweep.plan import SweepError, find_sweep_configs, open_state, plan_runs, sweep_file_for
 from reidlab.research.sweep.runs import Launcher, SweepInterrupted, advance, history_of
-from reidlab.research.sweep.state import FAILED, FINISHED, INTERRUPTED, PAUSED, PENDING, RUNNING, STOPPED_AT_RUNG, SWEEP_FINISHED, SWEEP_INTERRUPTED, SweepRun, SweepState
+from reidlab.research.sweep.shared import CONFIG_PARAM, SharedSettings, open_sweep_study, run_shared, status_lines
+from reidlab.research.sweep.state import FAILED, FINISHED, INTERRUPTED, PAUSED, PENDING, RUNNING, STOPPED_AT_RUNG, SWEEP_FINISHED, SWEEP_INTERRUPTED, SweepRun, SweepState, now_iso
 
 SEQUENTIAL, HALVING = "sequential", "halving"
 STRATEGIES = (SEQUENTIAL, HALVING)
@@ -51,6 +53,7 @@ def sweep(
     out: str | Path | None = None,
     launcher: Launcher | None = None,
     say: Callable[[str], None] = print,
+    shared: SharedSettings | None = None,
 ) -> SweepResult:
     """Run (or resume) a sweep over the configs in `inputs`; `overrides` apply to every run.
 
@@ -66,6 +69,8 @@ def sweep(
     overrides = list(overrides)
     planned = plan_runs(find_sweep_configs(inputs), overrides)
     path = sweep_file_for(planned, out)
+    if shared is not None:
+        return _shared(planned, overrides, strategy, eta, min_epochs, shared, path, launcher, say)
     state = open_state(path, planned, strategy, eta if strategy == HALVING else None, min_epochs if strategy == HALVING else None, overrides)
 
     def save() -> None:
@@ -86,9 +91,42 @@ def sweep(
     return _finish(state, path, strategy, save, say)
 
 
-def sweep_main(configs: Sequence[str], overrides: Sequence[str] = (), strategy: str = SEQUENTIAL, eta: int = DEFAULT_ETA, min_epochs: int | None = None, out: str | None = None) -> int:
-    """The command's one call: run the sweep; its exit code."""
-    return sweep(configs, overrides, strategy, eta, min_epochs, out).exit_code
+def sweep_main(
+    configs: Sequence[str], overrides: Sequence[str] = (), strategy: str = SEQUENTIAL, eta: int = DEFAULT_ETA, min_epochs: int | None = None,
+    out: str | None = None, storage: str | None = None, study: str | None = None, status: bool = False,
+) -> int:
+    """The command's one call: run the sweep (shared through `storage` when given), or print its status; its exit code."""
+    if status or storage or study:
+        if not storage or not study:
+            raise SweepError("--storage and --study go together: a shared sweep is named by both (e.g. --storage postgresql://user:pass@host/db --study remedies)")
+        if status:
+            for line in status_lines(open_sweep_study(SharedSettings(storage, study), Path(out or "."))):
+                print(line)
+            return 0
+    shared = SharedSettings(storage, study) if storage and study else None
+    return sweep(configs, overrides, strategy, eta, min_epochs, out, shared=shared).exit_code
+
+
+def _shared(planned, overrides, strategy, eta, min_epochs, shared: SharedSettings, path: Path, launcher: Launcher, say) -> SweepResult:
+    """Work on the shared sweep until nothing is left; the worker that sees every run ended compares them."""
+    loadable = [e for e in planned if e.run_dir]
+    rungs = rung_epochs([e.eval_period or 1 for e in loadable], [e.max_epoch for e in loadable], eta, min_epochs) if strategy == HALVING else None
+    say(f"Shared sweep {shared.study} of {len(loadable)} configs ({strategy}{f', rungs at epochs {rungs}' if rungs else ''}) in {shared.storage.split('@')[-1]}")
+    study, ended = run_shared(planned, overrides, rungs, eta, shared, path.parent, launcher, say)
+    for line in status_lines(study):
+        say(line)
+    state = SweepState(strategy=strategy, overrides=overrides, runs=planned, eta=eta, min_epochs=min_epochs, started=now_iso())
+    if not ended:
+        say("Other workers are still training; the last one to finish compares the runs.")
+        return SweepResult(state, path, None, None, 0)
+    finished = {t.params.get(CONFIG_PARAM) for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))}
+    for entry in planned:
+        entry.status = FINISHED if entry.name in finished else (STOPPED_AT_RUNG if entry.run_dir else FAILED)
+    comparison = _compare(state, path.parent, say)
+    winner = comparison.winner if comparison is not None else None
+    if winner is not None:
+        say(f"Winner: {winner.label} (see {comparison.files.get('BEST_MODEL_SELECTION.txt')})")
+    return SweepResult(state, path, None, comparison, 0 if winner is not None else 1)
 
 
 # ---------------------------------------------------------------- strategies
