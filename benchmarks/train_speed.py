@@ -28,6 +28,7 @@ import torch
 
 from reidlab.config import load_config
 from reidlab.data import build_test_data, build_train_data, write_synthetic_dataset
+from reidlab.engine.amp import cpu_has_native_bf16
 from reidlab.engine.health import ParameterSnapshot, gradient_norm
 from reidlab.engine.trainer import Trainer
 from reidlab.modeling import build_model
@@ -140,6 +141,9 @@ def main() -> None:
         if args.data is None:
             write_synthetic_dataset(data_root)
         print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; ResNet18 128x64, batch 32 (8 ids x 4), LAST_STRIDE {args.last_stride}")
+        native = cpu_has_native_bf16()
+        print(f"this CPU {'computes bf16 natively' if native else 'has no native bf16'}: SOLVER.AMP.ENABLED means {'bf16 autocast' if native else 'float32'} "
+              "here, and the bf16 variant measures that")
         bare_stride2, bare_stride1 = bare_resnet18(args.iters), bare_resnet18(args.iters, last_stride=1)
         print(f"reference: bare torchvision ResNet18 (fc, cross-entropy, SGD), fp32: last stride 2 {bare_stride2:.1f} im/s, "
               f"last stride 1 {bare_stride1:.1f} im/s")

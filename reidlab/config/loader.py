@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 from reidlab.config.fastreid_keys import FASTREID_DEFAULTS, ignored_keys_line, is_fastreid_key, leaves, why_ignorable, why_no_effect
 from reidlab.config.model_keys import backbone_problem
 from reidlab.config.schema import Config
+from reidlab.config.tree import flatten_config
 from reidlab.errors import UserError
 
 PACKAGED_CONFIGS = Path(__file__).resolve().parent.parent / "configs"
@@ -64,6 +65,7 @@ def build_config(raw: dict[str, Any], source: str = "config", sources: dict[str,
         raise ConfigError(_describe_validation_error(exc, source, sources)) from None
     _check_unsupported(cfg, Config(), prefix="", source=source, sources=sources, root=raw, ignored=ignored)
     cfg._ignored_keys = ignored
+    cfg._set_keys = frozenset(sources) if sources else frozenset(flatten_config(raw))  # a bare dict: every key in it was given
     problem = backbone_problem(cfg.MODEL.BACKBONE)
     if problem:
         dotted, message = problem

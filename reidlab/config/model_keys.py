@@ -22,7 +22,7 @@ class BackboneCfg(Section):
     )
     LAST_STRIDE: Literal[1, 2] = key(1, "Stride of the last stage; 1 doubles the final feature map (the ReID default; timm backbones dilate instead).")
     NORM: Literal["BN", "syncBN"] = key("BN", "Backbone normalisation: BN, or syncBN (statistics over the whole batch of all torchrun processes; CUDA only).")
-    FEAT_DIM: int = key(2048, "Backbone output width; derived from the backbone (512 for ResNet 18x/34x, 2048 for the others), a differing value is a warning.", gt=0)
+    FEAT_DIM: int = key(2048, "Backbone output width; derived from the backbone (512 for ResNet 18x/34x, 2048 for the others); a differing value you set is a warning.", gt=0)
     WITH_IBN: bool = key(False, "IBN-a ResNet: InstanceNorm on half the channels of each block's bn1 in stages 1-3 (IBN-Net); PRETRAIN then loads IBN-Net's release weights.")
     WITH_SE: bool = unsupported(False, "Squeeze-and-excitation blocks.")
     WITH_NL: bool = key(False, "Non-local blocks after the last blocks of stages 2 and 3 (fast-reid's layout: 2+3 for 50x, 2+9 for 101x; reidlab adds 2+3 for 34x and 1+1 for 18x, where fast-reid adds none).")

@@ -207,6 +207,13 @@ class Config(Section):
     SEED: int = ours(0, "Random seed for Python, numpy, torch and the samplers.", ge=0)
     CUDNN_BENCHMARK: bool = key(False, "torch.backends.cudnn.benchmark.")
     _ignored_keys: list[str] = PrivateAttr(default_factory=list)  # fast-reid keys the load ignored (see config.fastreid_keys)
+    _set_keys: frozenset[str] = PrivateAttr(default_factory=frozenset)  # keys a config file or an override set (the rest are defaults)
+
+    def __eq__(self, other: object) -> bool:
+        """Equal values of every key; how each config was loaded (the private notes above) does not count."""
+        return isinstance(other, Config) and self.__dict__ == other.__dict__
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as every pydantic model
 
 
 def config_value(cfg: Config, dotted: str) -> Any:

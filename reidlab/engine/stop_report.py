@@ -6,10 +6,11 @@ import math
 from pathlib import Path
 
 from reidlab.config import Config
+from reidlab.engine.schedule_fit import schedule_warnings
 from reidlab.engine.stop_reasons import HEADLINES, Stop, StopReason
 from reidlab.modeling.chance import ChanceLevel
 
-CHANCE_MARGIN = 0.9  # CE above 90 % of chance (ln(#ids) for a Linear classifier, see ChanceLevel) means the classifier is close to guessing
+CHANCE_MARGIN = 0.97  # CE within 3 % of chance (ln(#ids) for a Linear classifier, see ChanceLevel) is chance: 9 % below it has learned
 MIN_EPOCHS_FOR_CHANCE = 3  # in the first epochs CE near chance is normal
 
 
@@ -111,8 +112,20 @@ def next_steps(stop: Stop, cfg: Config, info: dict, history: list[dict], run_dir
         steps.append(f"Read the traceback at the end of {run_dir / 'log.txt'}; fix the cause, then resume: {resume_command}")
     else:
         steps.extend(_curve_advice(cfg, info, history, reason))
-    steps.extend(_chance_level_advice(cfg, info, history))
+    warmup = _warmup_advice(cfg, info)
+    steps.extend(warmup)
+    steps.extend(_chance_level_advice(cfg, info, history, warmup_to_blame=bool(warmup)))
     return steps
+
+
+def _warmup_advice(cfg: Config, info: dict) -> list[str]:
+    """Warm-up that covered most of the run (the rule `train` warned of at the start)."""
+    iterations, epochs = info.get("iterations"), info.get("epochs_run")
+    if not isinstance(iterations, int) or not isinstance(epochs, int) or epochs <= 0 or iterations <= 0:
+        return []
+    per_epoch = max(1, round(iterations / epochs))
+    warnings = [w for w in schedule_warnings(cfg.SOLVER.WARMUP_ITERS, per_epoch, cfg.SOLVER.MAX_EPOCH, "", []) if w.problem.startswith("SOLVER.WARMUP_ITERS")]
+    return [f"Warm-up covered most of the run: {w.problem}; {w.fix}." for w in warnings]
 
 
 def _curve_advice(cfg: Config, info: dict, history: list[dict], reason: StopReason) -> list[str]:
@@ -122,7 +135,9 @@ def _curve_advice(cfg: Config, info: dict, history: list[dict], reason: StopReas
         return ["No evaluation ran: lower TEST.EVAL_PERIOD so that mAP is measured."]
     advice = []
     last_epoch = evaluated[-1]["epoch"]
-    if best["epoch"] == last_epoch and len(evaluated) > 1:
+    if len(evaluated) == 1:  # one point is no curve: neither "peaked" nor "rising" can be told
+        advice.append(f"Only one evaluation ran (epoch {last_epoch}): lower TEST.EVAL_PERIOD (now {cfg.TEST.EVAL_PERIOD}) to see how mAP moves.")
+    elif best["epoch"] == last_epoch:
         patience = "" if reason is StopReason.MAX_EPOCHS else f" or SOLVER.EARLY_STOP.PATIENCE (now {cfg.SOLVER.EARLY_STOP.PATIENCE})"
         advice.append(f"mAP was still rising at the last evaluation (epoch {last_epoch}): raise SOLVER.MAX_EPOCH (now {cfg.SOLVER.MAX_EPOCH}){patience}.")
     else:
@@ -137,7 +152,7 @@ def _curve_advice(cfg: Config, info: dict, history: list[dict], reason: StopReas
     return advice
 
 
-def _chance_level_advice(cfg: Config, info: dict, history: list[dict]) -> list[str]:
+def _chance_level_advice(cfg: Config, info: dict, history: list[dict], warmup_to_blame: bool = False) -> list[str]:
     chance = _chance_level(cfg, info.get("num_classes"))
     weighted = history[-1].get("loss_ce") if history else None
     weight = cfg.MODEL.LOSSES.CE.SCALE
@@ -146,6 +161,8 @@ def _chance_level_advice(cfg: Config, info: dict, history: list[dict]) -> list[s
     ce = weighted / weight
     if ce < CHANCE_MARGIN * chance.value:
         return []
+    if warmup_to_blame:
+        return [f"Cross-entropy {ce:.3f} is at chance level ({chance.describe()}): with the LR still warming up, the classifier barely moved; fix the warm-up first."]
     return [
         f"Cross-entropy {ce:.3f} is at chance level ({chance.describe()}): the classifier learned nothing. "
         "Check that the weights change (update_ratio_* in training_history.json), the learning rate, and the labels."

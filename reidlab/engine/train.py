@@ -19,6 +19,7 @@ from reidlab.engine.console import get_logger, log_to_console_and_file
 from reidlab.engine.distributed import Processes, start_processes
 from reidlab.engine.hooks import HookBase, default_hooks
 from reidlab.engine.model_info import device_description, versions
+from reidlab.engine.schedule_fit import schedule_warnings
 from reidlab.engine.stop_reasons import Stop, StopReason
 from reidlab.engine.trainer import Trainer, evaluation_epochs
 from reidlab.modeling import build_model
@@ -68,6 +69,7 @@ def train(
             train_data = build_train_data(cfg, seed=cfg.SEED, rank=processes.rank, world_size=processes.world_size)
             test_sets = build_test_data(cfg)
             model, weights = build_training_model(cfg, train_data.num_classes, device)
+            cfg.MODEL.BACKBONE.FEAT_DIM = model.backbone.out_channels  # the run's config.yaml records the width it has
         trainer = Trainer(cfg, model, train_data, test_sets, device, [*default_hooks(cfg, run, weights), *hooks], processes)
         if checkpoint is not None:
             trainer.load_checkpoint_state(checkpoint)
@@ -151,6 +153,8 @@ def _log_header(log, cfg: Config, run: RunDirectory, train_data, test_sets, devi
             "warning: early stopping cannot end this run: %d evaluations (SOLVER.MAX_EPOCH %d, TEST.EVAL_PERIOD %d) but SOLVER.EARLY_STOP.PATIENCE %d; "
             "lower TEST.EVAL_PERIOD or the patience", evaluations, cfg.SOLVER.MAX_EPOCH, cfg.TEST.EVAL_PERIOD, stop.PATIENCE,
         )
+    for warning in schedule_warnings(cfg.SOLVER.WARMUP_ITERS, trainer.iters_per_epoch, cfg.SOLVER.MAX_EPOCH, cfg.SOLVER.SCHED, cfg.SOLVER.STEPS):
+        log.warning("%s", warning.line())
     if trainer.frozen and cfg.SOLVER.FREEZE_ITERS > trainer.state.iteration:
         log.info("MODEL.FREEZE_LAYERS %s frozen for the first %d iterations (SOLVER.FREEZE_ITERS)", trainer.frozen.names, cfg.SOLVER.FREEZE_ITERS)
     if checkpoint is not None:

@@ -108,7 +108,7 @@ def build_backbone(cfg: Config) -> nn.Module:
         backbone = ResNetBackbone(bcfg.DEPTH, bcfg.LAST_STRIDE, bcfg.WITH_IBN, bcfg.WITH_NL)
         if bcfg.PRETRAIN:
             backbone.load_imagenet_weights(bcfg.PRETRAIN_PATH)
-    if bcfg.FEAT_DIM != backbone.out_channels:
+    if bcfg.FEAT_DIM != backbone.out_channels and "MODEL.BACKBONE.FEAT_DIM" in cfg._set_keys:  # derived unless the user chose a width
         warnings.warn(
             f"MODEL.BACKBONE.FEAT_DIM is {bcfg.FEAT_DIM} but the backbone outputs {backbone.out_channels} channels; "
             f"using {backbone.out_channels} (FEAT_DIM is derived from the backbone)",

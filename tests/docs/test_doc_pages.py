@@ -223,3 +223,13 @@ def test_every_doctor_check_is_explained():
     text = TROUBLESHOOTING.read_text(encoding="utf-8")
     for name, title in CHECK_ORDER:
         assert f"`{name}` ({title})" in text
+
+
+def test_the_readmes_real_data_quick_start_shows_where_the_data_set_goes_and_train_help_points_to_the_keys():
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    quick_start = readme.split("## Quick start on real data", 1)[1].split("## ", 1)[0]
+    assert "DATASETS.ROOT" in quick_start
+    from reidlab.cli.main import build_parser
+
+    train = next(a for a in build_parser()._actions if a.dest == "command").choices["train"]
+    assert "docs/configuration.md" in train.format_help()

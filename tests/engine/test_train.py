@@ -295,3 +295,13 @@ def test_grad_norm_is_null_when_every_step_had_inf_gradients(tmp_path, tiny_over
     record = read_json(tmp_path / "run" / "training_history.json")[0]
     assert record["grad_norm"] is None and record["nonfinite_grad_fraction"] == 1.0
     assert "grad_norm inf/NaN in every step" in (tmp_path / "run" / "log.txt").read_text()
+
+
+def test_train_warns_at_the_start_when_warmup_outlasts_the_run(tmp_path, tiny_overrides):
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run", {"SOLVER.MAX_EPOCH": 1, "SOLVER.WARMUP_ITERS": 2000, "SOLVER.STEPS": "[40, 90]"}))
+    log = (result.run_dir / "log.txt").read_text(encoding="utf-8")
+    first_epoch = log.index("epoch 1/1")
+    warmup = log.index("warning: SOLVER.WARMUP_ITERS 2000 is")
+    steps = log.index("warning: SOLVER.STEPS [40, 90] are at or after SOLVER.MAX_EPOCH 1")
+    assert warmup < first_epoch and steps < first_epoch  # said before training, not afterwards
+    assert "Warm-up covered most of the run" in (result.run_dir / "STOPPING_REASON.txt").read_text(encoding="utf-8")

@@ -38,3 +38,4 @@ def test_evaluation_with_re_ranking_ranks_the_dense_re_ranked_distances():
 def test_bad_settings_are_refused():
     with pytest.raises(ValueError, match="lambda_value"):
         next(iter_reranked_rows(torch.randn(2, 3), torch.randn(3, 3), "cosine", 2, 1, 1.5))
+

@@ -74,3 +74,17 @@ def test_resnet50_with_ibn_and_non_local_keeps_the_feature_map_shape(one_torch_t
     cfg = build_config({"MODEL": {"BACKBONE": {"WITH_IBN": True, "WITH_NL": True, "PRETRAIN": False}}})
     backbone = build_backbone(cfg).train()
     assert backbone(torch.randn(2, 3, 64, 32)).shape == (2, 2048, 4, 2)
+
+
+def test_feat_dim_is_derived_quietly_unless_the_user_set_another_width():
+    import warnings
+
+    from reidlab.config import load_config
+    from reidlab.modeling import build_model
+
+    r18 = ["MODEL.BACKBONE.DEPTH", "18x", "MODEL.BACKBONE.PRETRAIN", "False"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # changing only the depth of the shipped R50 recipe warns of nothing
+        assert build_model(load_config("configs/Market1501/bagtricks_R50.yml", r18), 5).embedding_dim == 512
+    with pytest.warns(UserWarning, match="FEAT_DIM is 1024 but the backbone outputs 512"):
+        build_model(load_config("configs/Market1501/bagtricks_R50.yml", [*r18, "MODEL.BACKBONE.FEAT_DIM", "1024"]), 5)

@@ -17,6 +17,7 @@ import torch
 from reidlab.config import Config
 from reidlab.data import TestBatch, TrainBatch
 from reidlab.engine.inference import model_features
+from reidlab.engine.schedule_fit import schedule_warnings
 from reidlab.engine.trainer import Trainer, evaluation_epochs
 from reidlab.research.doctor.report import CheckResult, Status
 
@@ -165,6 +166,12 @@ def check_speed(cfg: Config, trainer: Trainer, test_images: int, steps: int, eva
     )
     if estimate.earliest_stop_epoch == estimate.max_epoch and cfg.SOLVER.EARLY_STOP.ENABLED:
         note += f"; early stopping cannot end the run before MAX_EPOCH ({len(estimate.eval_epochs)} evaluations, PATIENCE {cfg.SOLVER.EARLY_STOP.PATIENCE})"
+    if trainer.amp.note:
+        note += f"; AMP: {trainer.amp.note}"
+    schedule = schedule_warnings(cfg.SOLVER.WARMUP_ITERS, trainer.iters_per_epoch, cfg.SOLVER.MAX_EPOCH, cfg.SOLVER.SCHED, cfg.SOLVER.STEPS)
+    if schedule:  # the same warnings `train` logs at its start
+        cause, fix = "; ".join(w.problem for w in schedule), "; ".join(w.fix for w in schedule)
+        return CheckResult(NAME, TITLE, Status.WARN, summary, numbers, cause=cause, fix=fix, note=note)
     limit = cfg.SOLVER.TIME_LIMIT_MINUTES * 60
     if limit and limit < estimate.full_seconds:
         numbers["time_limit_seconds"] = limit

@@ -77,7 +77,7 @@ def test_output_goes_to_the_common_parent_or_to_out(tmp_path):
     out = tmp_path / "reports" / "today"
     result = quiet_compare([logs / "market1501"], out=out)
     assert result.output_dir == out and all((out / name).is_file() for name in OUTPUTS)
-    assert set(result.files) == set(OUTPUTS)
+    assert set(result.files) == set(OUTPUTS) | {"per_query_ap_top_two.png"}  # the two leaders share their queries
     facts = json.loads((out / "BEST_MODEL_SELECTION.json").read_text(encoding="utf-8"))
     assert facts["winner"]["run"] == "solution_1" and facts["format"] == "reidlab.best_model_selection"
     assert facts["files"]["report.html"] == (out / "report.html").resolve().as_posix()
@@ -104,7 +104,7 @@ def test_every_output_is_written_atomically(tmp_path, monkeypatch):
 
     monkeypatch.setattr(atomic.os, "replace", recording_replace)
     result = quiet_compare([logs / "market1501"])
-    assert {p.name for p in renamed} == set(OUTPUTS)
+    assert {p.name for p in renamed} == set(OUTPUTS) | {"per_query_ap_top_two.png"}
     assert all(p.parent.resolve() == result.output_dir.resolve() for p in renamed)
     assert not list(result.output_dir.glob(".*.tmp"))
 
@@ -116,15 +116,15 @@ def test_plots_are_pngs_and_the_html_is_self_contained(tmp_path):
     write_reidlab_run(logs / "market1501", "run_<b>&\"x\"", run_quality(-0.2, 6))
     result = quiet_compare([logs / "market1501"])
     out = result.output_dir
-    for name in ("map_by_epoch.png", "loss_by_epoch.png", "best_map_intervals.png"):
+    for name in ("map_by_epoch.png", "loss_by_epoch.png", "best_map_intervals.png", "per_query_ap_top_two.png"):
         assert (out / name).read_bytes().startswith(PNG_MAGIC)
 
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    # Offline: no scripts, no external resources; the three plots are embedded PNG data URIs.
+    # Offline: no scripts, no external resources; the four plots (the leaders' per-query AP too) are embedded PNG data URIs.
     assert "<script" not in page.lower() and "<link" not in page.lower()
     sources = re.findall(r'(?:src|href)="([^"]*)"', page)
-    assert len(sources) == 3 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(sources) == 4 and all(s.startswith("data:image/png;base64,") for s in sources)
     assert all(base64.b64decode(s.split(",", 1)[1]).startswith(PNG_MAGIC) for s in sources)
     assert "http://" not in page and "https://" not in page
     # Content: the winner, the table with every run, the deploy commands; text escaped.

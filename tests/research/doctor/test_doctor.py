@@ -22,7 +22,7 @@ def test_healthy_config_passes_every_check_and_writes_nothing(tmp_path, monkeypa
     monkeypatch.chdir(tmp_path)
     run_dir = tmp_path / "runs" / "doctor_run"
     report_file = tmp_path / "doctor.json"
-    argv = ["doctor", "--config-file", TINY_CONFIG, "--steps", "10", "--speed-steps", "2", "--json", str(report_file), *tiny_overrides(run_dir)]
+    argv = ["doctor", "--config-file", TINY_CONFIG, "--steps", "10", "--speed-steps", "2", "--json", str(report_file), *tiny_overrides(run_dir, {"SOLVER.MAX_EPOCH": 3, "SOLVER.STEPS": "[2]"})]
     args = _doctor_parser().parse_args(argv)
 
     assert args.handler(args) == 0
@@ -48,7 +48,7 @@ def test_healthy_config_passes_every_check_and_writes_nothing(tmp_path, monkeypa
     weights = checks["weights_change"]["numbers"]
     assert weights["update_ratio_backbone"] > 1e-4 and weights["update_ratio_head"] > 1e-4
     speed = checks["speed_eta"]["numbers"]
-    assert speed["images_per_second"] > 0 and speed["iters_per_epoch"] == 4 and speed["evaluations"] == 2
+    assert speed["images_per_second"] > 0 and speed["iters_per_epoch"] == 4 and speed["evaluations"] == 3
     assert speed["eta_full_seconds"] >= speed["epoch_seconds"] * 2
 
     # read-only on the user's side: no run directory, no logs/ folder

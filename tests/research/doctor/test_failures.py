@@ -67,7 +67,7 @@ def test_frozen_weights_fail_the_weights_check(tmp_path, tiny_overrides, monkeyp
 
 
 def test_zero_learning_rate_fails_overfit_and_weights(tmp_path, tiny_overrides):
-    report, checks = _run(tmp_path, tiny_overrides, {"SOLVER.BASE_LR": 0})
+    report, checks = _run(tmp_path, tiny_overrides, {"SOLVER.BASE_LR": 0, "SOLVER.MAX_EPOCH": 3, "SOLVER.STEPS": "[2]"})  # a schedule that fits the run
     overfit, weights = checks["overfit"], checks["weights_change"]
     assert report.exit_code == 1
     assert overfit.status.value == "FAIL" and overfit.numbers["lr"] == 0 and overfit.cause == "the learning rate is 0"
@@ -105,3 +105,11 @@ def test_a_backbone_frozen_by_freeze_iters_is_a_warning_not_a_failure(tmp_path, 
     assert weights.status.value == "WARN", weights.summary
     assert weights.numbers["update_ratio_backbone"] == 0 and weights.numbers["update_ratio_head"] > 0
     assert "backbone held still on purpose: MODEL.FREEZE_LAYERS for the first 1000 iterations" in weights.summary
+
+
+def test_a_warmup_longer_than_the_run_is_a_speed_check_warning(tmp_path, tiny_overrides):
+    report, checks = _run(tmp_path, tiny_overrides, {"SOLVER.WARMUP_ITERS": 2000})
+    speed = checks["speed_eta"]
+    assert speed.status.value == "WARN" and "SOLVER.WARMUP_ITERS 2000 is" in speed.cause and "set SOLVER.WARMUP_ITERS" in speed.fix
+    _, fitting = _run(tmp_path / "fits", tiny_overrides, {"SOLVER.WARMUP_ITERS": 1})
+    assert "WARMUP" not in fitting["speed_eta"].cause

@@ -6,16 +6,12 @@ Epoch indices follow reidlab's (and fast-reid's) schedule: a step at epoch s low
 
 from __future__ import annotations
 
-import math
-
+from reidlab.engine import schedule_fit
 from reidlab.research.diagnose.findings import Finding, Severity
 from reidlab.research.diagnose.remedies import Remedy
 from reidlab.research.runs import RunEvidence
 
-WARMUP_TOO_LONG = 0.25  # warmup over more than a quarter of the iterations
-SANE_WARMUP = 0.05  # what the fix uses: 5 % of training
 MIN_COSINE_EPOCHS = 10  # a cosine shorter than this decays almost at once
-BAG_OF_TRICKS_STEPS = (40 / 120, 90 / 120)  # bag of tricks' steps as fractions of MAX_EPOCH
 
 
 def warmup_too_long(run: RunEvidence) -> Finding | None:
@@ -23,7 +19,7 @@ def warmup_too_long(run: RunEvidence) -> Finding | None:
     if not warmup or not ipe:
         return None
     total = ipe * max_epoch
-    if warmup <= WARMUP_TOO_LONG * total:
+    if not schedule_fit.warmup_too_long(warmup, ipe, max_epoch):
         return None
     return Finding(
         "warmup_too_long",
@@ -113,22 +109,11 @@ def schedule_remedy(run: RunEvidence, origin: str) -> Remedy:
 
 
 def sane_warmup_iters(run: RunEvidence) -> int:
-    warmup, ipe = _warmup(run), run.iters_per_epoch
-    if not ipe or warmup <= WARMUP_TOO_LONG * ipe * _max_epoch(run):
-        return warmup
-    return max(1, round(SANE_WARMUP * ipe * _max_epoch(run)))
+    return schedule_fit.sane_warmup_iters(_warmup(run), run.iters_per_epoch or 0, _max_epoch(run))
 
 
 def sane_steps(run: RunEvidence) -> list[int]:
-    """Bag of tricks' steps as fractions of MAX_EPOCH, all after (the sane) warmup and before the end."""
-    max_epoch, ipe = _max_epoch(run), run.iters_per_epoch
-    after_warmup = math.ceil(sane_warmup_iters(run) / ipe) if ipe else 0
-    steps: list[int] = []
-    for fraction in BAG_OF_TRICKS_STEPS:
-        step = max(round(fraction * max_epoch), after_warmup, steps[-1] + 1 if steps else 1)
-        if step < max_epoch:
-            steps.append(step)
-    return steps
+    return schedule_fit.sane_steps(_warmup(run), run.iters_per_epoch or 0, _max_epoch(run))
 
 
 def _steps(run: RunEvidence) -> list[int]:
