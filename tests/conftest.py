@@ -30,24 +30,29 @@ def one_torch_thread() -> Iterator[None]:
     torch.set_num_threads(threads)
 
 
+def tiny_override_list(tiny_data_root: Path, output_dir: Path, extra: dict | None = None) -> list[str]:
+    """KEY VALUE overrides of the demo config for a run of seconds on the tiny set (for module-scoped fixtures too)."""
+    values = {
+        "DATASETS.ROOT": tiny_data_root.as_posix(),
+        "OUTPUT_DIR": Path(output_dir).as_posix(),
+        "INPUT.SIZE_TRAIN": "[64, 32]",
+        "INPUT.SIZE_TEST": "[64, 32]",
+        "SOLVER.IMS_PER_BATCH": "8",
+        "DATALOADER.NUM_INSTANCE": "2",
+        "SOLVER.MAX_EPOCH": "2",
+        "SOLVER.WARMUP_ITERS": "2",
+        "TEST.EVAL_PERIOD": "1",
+        "TEST.IMS_PER_BATCH": "32",
+        **{k: str(v) for k, v in (extra or {}).items()},
+    }
+    return [item for pair in values.items() for item in pair]
+
+
 @pytest.fixture
 def tiny_overrides(tiny_data_root: Path) -> Callable[..., list[str]]:
     """tiny_overrides(output_dir, {"KEY": value}) -> KEY VALUE overrides of the demo config for a run of seconds."""
 
     def make(output_dir: Path, extra: dict | None = None) -> list[str]:
-        values = {
-            "DATASETS.ROOT": tiny_data_root.as_posix(),
-            "OUTPUT_DIR": Path(output_dir).as_posix(),
-            "INPUT.SIZE_TRAIN": "[64, 32]",
-            "INPUT.SIZE_TEST": "[64, 32]",
-            "SOLVER.IMS_PER_BATCH": "8",
-            "DATALOADER.NUM_INSTANCE": "2",
-            "SOLVER.MAX_EPOCH": "2",
-            "SOLVER.WARMUP_ITERS": "2",
-            "TEST.EVAL_PERIOD": "1",
-            "TEST.IMS_PER_BATCH": "32",
-            **{k: str(v) for k, v in (extra or {}).items()},
-        }
-        return [item for pair in values.items() for item in pair]
+        return tiny_override_list(tiny_data_root, output_dir, extra)
 
     return make

@@ -114,7 +114,6 @@ def test_a_fastreid_checkpoint_needs_a_config(tmp_path):
     from reidlab.modeling import build_model
 
     model = build_model(load_config("configs/Synthetic/demo_R18_cpu.yml"), 5)
-    (tmp_path / "model_final.pth").parent.mkdir(exist_ok=True)
     torch.save({"model": fastreid_names(model.state_dict())}, tmp_path / "weights.pth")
     with pytest.raises(LoadError, match="carries no config.*--config-file"):
         load_network(tmp_path / "weights.pth")

@@ -20,7 +20,7 @@ from reidlab.research.evaluate import evaluate_checkpoint
 TESTS = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(TESTS))
 sys.path.insert(0, str(TESTS / "research"))
-from conftest import TINY_CONFIG  # noqa: E402
+from conftest import TINY_CONFIG, tiny_override_list  # noqa: E402
 from fastreid_fixtures import fastreid_config, write_fastreid_folder  # noqa: E402
 from fastreid_names import fastreid_names  # noqa: E402
 
@@ -30,8 +30,7 @@ FIXTURE = TESTS.parents[1] / "shared" / "fixtures" / "fastreid-r18-bot"
 @pytest.fixture(scope="module")
 def trained_run(tmp_path_factory, tiny_data_root) -> Path:
     out = tmp_path_factory.mktemp("eval") / "run"
-    overrides = ["DATASETS.ROOT", tiny_data_root.as_posix(), "OUTPUT_DIR", out.as_posix(), "INPUT.SIZE_TRAIN", "[64, 32]", "INPUT.SIZE_TEST", "[64, 32]",
-                 "SOLVER.IMS_PER_BATCH", "8", "DATALOADER.NUM_INSTANCE", "2", "SOLVER.MAX_EPOCH", "2", "SOLVER.WARMUP_ITERS", "2", "TEST.EVAL_PERIOD", "1"]
+    overrides = tiny_override_list(tiny_data_root, out, {"TEST.IMS_PER_BATCH": 128})  # the demo config's evaluation batch, as before
     return train(TINY_CONFIG, overrides=overrides).run_dir
 
 

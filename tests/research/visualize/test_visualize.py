@@ -16,14 +16,13 @@ from reidlab.research.visualize import VisualizeError, camera_summary, visualize
 from reidlab.research.visualize.grids import DROPPED, FRAME, TRUE_MATCH, WRONG
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from conftest import TINY_CONFIG  # noqa: E402
+from conftest import TINY_CONFIG, tiny_override_list  # noqa: E402
 
 
 @pytest.fixture(scope="module")
 def drawn(tmp_path_factory, tiny_data_root):
     out = tmp_path_factory.mktemp("visualize") / "run"
-    overrides = ["DATASETS.ROOT", tiny_data_root.as_posix(), "OUTPUT_DIR", out.as_posix(), "INPUT.SIZE_TRAIN", "[64, 32]", "INPUT.SIZE_TEST", "[64, 32]",
-                 "SOLVER.IMS_PER_BATCH", "8", "DATALOADER.NUM_INSTANCE", "2", "SOLVER.MAX_EPOCH", "2", "SOLVER.WARMUP_ITERS", "2", "TEST.EVAL_PERIOD", "1"]
+    overrides = tiny_override_list(tiny_data_root, out, {"TEST.IMS_PER_BATCH": 128})  # the demo config's evaluation batch, as before
     run = train(TINY_CONFIG, overrides=overrides).run_dir
     return run, visualize(run, "worst", top=8)
 
