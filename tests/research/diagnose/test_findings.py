@@ -277,6 +277,14 @@ def test_lr_steps_beyond_max_epoch(tmp_path):
 def test_lr_steps_before_warmup_ends(tmp_path):
     found = finding(write_run(tmp_path, learning(80), settings={"SOLVER.STEPS": "[5, 90]", "SOLVER.WARMUP_ITERS": "2020"}), "steps_before_warmup_ends")
     assert found.evidence["warmup_end_epoch"] == pytest.approx(10.0)
+    assert "e.g. [40, 90]" in found.fix  # the steps to move to differ from the current [5, 90]
+
+
+def test_steps_before_a_too_long_warmup_are_not_told_to_move_where_they_are(tmp_path):
+    # the folder: 200 images, batch 64, 3 iterations an epoch; [40, 90] already fit a 5 % warm-up
+    run = write_run(tmp_path, learning(120), settings={"SOLVER.WARMUP_ITERS": "2000", "SOLVER.STEPS": "[40, 90]"}, num_classes=20, num_images=200)
+    fix = finding(run, "steps_before_warmup_ends").fix
+    assert "e.g. [40, 90]" not in fix and "Shorten SOLVER.WARMUP_ITERS to about 18" in fix
 
 
 def test_cosine_decay_over_too_few_epochs(tmp_path):

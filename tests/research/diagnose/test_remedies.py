@@ -16,7 +16,9 @@ import yaml
 from reidlab.cli.research_commands import add_research_commands
 from reidlab.config import load_config
 from reidlab.research.diagnose import DiagnoseError, diagnose
-from reidlab.research.diagnose.remedies import validate_remedy
+from reidlab.engine.schedule_fit import schedule_warnings
+from reidlab.research.diagnose.remedies import Remedy, validate_remedy, write_remedies
+from reidlab.research.diagnose.remedies.files import SCHEDULE_KEYS
 from reidlab.research.runs import flatten_config
 from reidlab.rundir import resolve_run_dir
 
@@ -162,3 +164,43 @@ def test_the_diagnose_command(tmp_path, capsys):
     assert args.handler(args) == 0
     assert "VERDICT: Cross-entropy is at chance level" in capsys.readouterr().out
     assert (tmp_path / "c" / "solution_1_higher_lr.yml").is_file() and (run / "analysis.txt").is_file()
+
+
+def _schedule_problems(path: Path, num_images: int) -> list:
+    cfg = load_config(path)
+    return schedule_warnings(cfg.SOLVER.WARMUP_ITERS, num_images // cfg.SOLVER.IMS_PER_BATCH, cfg.SOLVER.MAX_EPOCH, cfg.SOLVER.SCHED, list(cfg.SOLVER.STEPS))
+
+
+@pytest.mark.parametrize(("num_classes", "num_images", "settings"), [
+    (20, 200, {"SOLVER.WARMUP_ITERS": "2000", "SOLVER.STEPS": "[40, 90]"}),  # the issue's real-photo folder: 3 iterations an epoch
+    (751, 12936, {}),  # Market-1501 with bag of tricks' schedule
+    (751, 12936, {"SOLVER.MAX_EPOCH": "12", "SOLVER.STEPS": "[4, 9]", "SOLVER.WARMUP_ITERS": "200"}),  # a short run
+])
+def test_every_written_remedy_changes_the_run_and_its_schedule_has_effect(tmp_path, num_classes, num_images, settings):
+    run = plateau_run(tmp_path / "logs", num_classes=num_classes, num_images=num_images, settings=settings)
+    current = flatten_config(yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")))
+    result = diagnose(run, out_configs=tmp_path / "c", workdir=tmp_path)
+    assert {w.remedy.name for w in result.remedies} >= set(SEED_NAMES)  # each made to fit the run, none left out
+    for written in result.remedies:
+        changes = changed_keys(written.path)
+        assert any(current.get(key) != value for key, value in changes.items()), written.remedy.name
+        if any(key in changes for key in SCHEDULE_KEYS):
+            assert _schedule_problems(written.path, num_images) == [], written.remedy.name
+    assert all(s.reason for s in result.skipped)
+
+
+def test_a_remedy_whose_steps_never_happen_is_left_out_with_the_reason(tmp_path):
+    run = plateau_run(tmp_path / "logs")
+    current = flatten_config(yaml.safe_load((run / "config.yaml").read_text(encoding="utf-8")))
+    late = Remedy("late_drops", {"SOLVER.STEPS": [668, 669]}, tests="t", why="w")
+    written, skipped = write_remedies([late], run / "config.yaml", tmp_path / "c", run, current, 751, 12936)
+    assert written == [] and not (tmp_path / "c" / "late_drops.yml").exists()
+    assert "never happen" in skipped[0].reason and "[668, 669]" in skipped[0].reason
+
+
+def test_a_remedy_that_changes_nothing_is_left_out_with_the_reason(tmp_path):
+    run = plateau_run(tmp_path / "logs", settings={"SOLVER.SCHED": "CosineAnnealingLR"})
+    result = diagnose(run, out_configs=tmp_path / "c", workdir=tmp_path)
+    assert "solution_2_cosine_annealing" not in [w.remedy.name for w in result.remedies]
+    reason = next(s.reason for s in result.skipped if s.remedy.name == "solution_2_cosine_annealing")
+    assert "SOLVER.SCHED CosineAnnealingLR is already the run's own setting" in reason

@@ -67,9 +67,16 @@ def steps_before_warmup_ends(run: RunEvidence) -> Finding | None:
         f"LR milestones {early} come before warmup ends (epoch {warmup / ipe:.1f})",
         {"steps": _steps(run), "warmup_iters": warmup, "iters_per_epoch": ipe, "warmup_end_epoch": round(warmup / ipe, 2)},
         cause="The LR is cut while it is still warming up, so it never reaches BASE_LR.",
-        fix=f"Put the steps after warmup, e.g. {sane_steps(run)}, or shorten SOLVER.WARMUP_ITERS.",
+        fix=_steps_after_warmup_fix(run),
         remedies=[schedule_remedy(run, "steps_before_warmup_ends")],
     )
+
+
+def _steps_after_warmup_fix(run: RunEvidence) -> str:
+    """Move the steps, or, where the steps already fit a sane warm-up, shorten the warm-up instead."""
+    if sane_steps(run) != _steps(run):
+        return f"Put the steps after warmup, e.g. {sane_steps(run)}, or shorten SOLVER.WARMUP_ITERS."
+    return f"Shorten SOLVER.WARMUP_ITERS to about {sane_warmup_iters(run)} (5% of training); the steps {_steps(run)} then come after it."
 
 
 def short_cosine(run: RunEvidence) -> Finding | None:

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from reidlab.config import ConfigError, load_config
+from reidlab.engine.schedule_fit import schedule_warnings
 from reidlab.research.batch_rules import pk_layout, uses_identity_sampler
 from reidlab.research.diagnose.findings import Finding
 from reidlab.research.diagnose.remedies.remedy import Remedy
@@ -23,6 +24,7 @@ from reidlab.research.runs import nested, same_value
 from reidlab.rundir import RunDirError, resolve_run_dir, write_text_atomic
 
 REMEDY_SUFFIX = ".yml"
+SCHEDULE_KEYS = ("SOLVER.SCHED", "SOLVER.STEPS", "SOLVER.WARMUP_ITERS", "SOLVER.MAX_EPOCH", "SOLVER.IMS_PER_BATCH")
 HEADER_WIDTH = 100
 NO_WRAP = 10**6  # PyYAML folds long scalars at 80 columns otherwise
 
@@ -91,10 +93,13 @@ def write_remedies(
     out_dir.mkdir(parents=True, exist_ok=True)
     written, skipped = [], []
     for remedy in remedies:
+        if all(same_value(current.get(key), value) for key, value in remedy.changes.items()):
+            skipped.append(SkippedRemedy(remedy, f"it would change nothing: {_settings(remedy.changes)} is already the run's own setting"))
+            continue
         path = out_dir / f"{remedy.name}{REMEDY_SUFFIX}"
         write_text_atomic(path, remedy_yaml(remedy, base_reference(base_config, out_dir), source_run, current))
         try:
-            run_dir = validate_remedy(path, remedy.name, num_ids, num_images)
+            run_dir = validate_remedy(path, remedy.name, num_ids, num_images, remedy.changes)
         except (ConfigError, RunDirError, RemedyInvalid) as exc:
             path.unlink(missing_ok=True)
             skipped.append(SkippedRemedy(remedy, str(exc)))
@@ -107,8 +112,11 @@ class RemedyInvalid(ValueError):
     """A remedy config that loads but would fail at train time (batch layout, data set size)."""
 
 
-def validate_remedy(path: Path, run_name: str, num_ids: int | None, num_images: int | None) -> Path:
+def validate_remedy(path: Path, run_name: str, num_ids: int | None, num_images: int | None, changes: dict[str, Any] | None = None) -> Path:
     """Load the remedy as `reidlab train` would; the run directory it would create.
+
+    A remedy that changes the schedule (`changes` names a SCHEDULE_KEYS key) must have effect
+    within MAX_EPOCH: its LR steps happen and its warm-up does not cover most of the run.
 
     Raises:
         ConfigError, RunDirError, RemedyInvalid: the remedy would not train.
@@ -123,7 +131,16 @@ def validate_remedy(path: Path, run_name: str, num_ids: int | None, num_images: 
             raise RemedyInvalid(f"a batch of {layout[0]} identities x {instances} needs more than the {num_ids} training identities")
     if num_images is not None and batch > num_images:
         raise RemedyInvalid(f"SOLVER.IMS_PER_BATCH {batch} exceeds the {num_images} training images")
+    if changes and num_images and any(key in changes for key in SCHEDULE_KEYS):
+        # images // batch steps an epoch: the sampler's rule, as in RunEvidence.iters_per_epoch
+        problems = schedule_warnings(cfg.SOLVER.WARMUP_ITERS, num_images // batch, cfg.SOLVER.MAX_EPOCH, cfg.SOLVER.SCHED, list(cfg.SOLVER.STEPS))
+        if problems:
+            raise RemedyInvalid(f"its schedule has no effect within the run: {problems[0].problem}")
     return resolve_run_dir(cfg, run_name, path)
+
+
+def _settings(changes: dict[str, Any]) -> str:
+    return ", ".join(f"{key} {value}" for key, value in changes.items())
 
 
 def base_reference(base_config: Path, out_dir: Path) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from reidlab.engine.schedule_fit import sane_warmup_iters, warmup_fraction, warmup_too_long
 from reidlab.research.batch_rules import uses_identity_sampler, valid_instances
 from reidlab.research.diagnose.remedies.remedy import Remedy, round_lr
 from reidlab.research.runs import RunEvidence
@@ -20,8 +21,22 @@ SEED_STEPS_OF_MAX_EPOCH = 120  # the seed's steps were meant for bag of tricks' 
 
 
 def seed_remedies(run: RunEvidence) -> list[Remedy]:
-    """The seed's five remedies, each relative to the run's own config."""
-    return [higher_lr(run), cosine_annealing(run), heavy_triplet(run), aggressive_lr_drop(run), smaller_batch_higher_lr(run)]
+    """The seed's five remedies, each relative to the run's own config, with a warm-up that fits."""
+    remedies = [higher_lr(run), cosine_annealing(run), heavy_triplet(run), aggressive_lr_drop(run), smaller_batch_higher_lr(run)]
+    for remedy in remedies:
+        _fit_warmup(run, remedy)
+    return remedies
+
+
+def _fit_warmup(run: RunEvidence, remedy: Remedy) -> None:
+    """Shorten a warm-up that would cover most of the remedy's run, or the remedy could show nothing."""
+    batch = int(remedy.changes.get("SOLVER.IMS_PER_BATCH", run.setting("SOLVER.IMS_PER_BATCH")))
+    warmup, max_epoch = int(run.setting("SOLVER.WARMUP_ITERS") or 0), int(run.setting("SOLVER.MAX_EPOCH"))
+    per_epoch = (run.num_train_images or 0) // batch  # the sampler's rule, as in RunEvidence.iters_per_epoch
+    if per_epoch and warmup_too_long(warmup, per_epoch, max_epoch):
+        remedy.changes["SOLVER.WARMUP_ITERS"] = sane_warmup_iters(warmup, per_epoch, max_epoch)
+        share = 100 * warmup_fraction(warmup, per_epoch, max_epoch)
+        remedy.notes.append(f"The run's warm-up ({warmup} iterations) would cover {share:.0f}% of this run; shortened to 5% of training.")
 
 
 def higher_lr(run: RunEvidence) -> Remedy:
@@ -102,8 +117,9 @@ def _identity_batches(run: RunEvidence, batch: int) -> dict[str, Any]:
 
 
 def _warmup_epochs(run: RunEvidence) -> int:
-    ipe = run.iters_per_epoch
-    warmup = int(run.setting("SOLVER.WARMUP_ITERS") or 0)
+    """Epochs of warm-up as the remedy runs it: shortened by `_fit_warmup` when it outlasts the run."""
+    ipe, max_epoch = run.iters_per_epoch, int(run.setting("SOLVER.MAX_EPOCH"))
+    warmup = sane_warmup_iters(int(run.setting("SOLVER.WARMUP_ITERS") or 0), ipe or 0, max_epoch)
     return math.ceil(warmup / ipe) if ipe and warmup else 0
 
 
