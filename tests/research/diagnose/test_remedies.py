@@ -15,8 +15,8 @@ import yaml
 
 from reidlab.cli.research_commands import add_research_commands
 from reidlab.config import load_config
-from reidlab.research.diagnose import DiagnoseError, diagnose
 from reidlab.engine.schedule_fit import schedule_warnings
+from reidlab.research.diagnose import DiagnoseError, diagnose
 from reidlab.research.diagnose.remedies import Remedy, validate_remedy, write_remedies
 from reidlab.research.diagnose.remedies.files import SCHEDULE_KEYS
 from reidlab.research.runs import flatten_config
