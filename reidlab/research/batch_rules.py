@@ -16,6 +16,11 @@ MIN_IDENTITIES = 4  # P: below 4 the batch-hard negative comes from too few peop
 IDENTITY_SAMPLERS = ("NaiveIdentitySampler", "BalancedIdentitySampler")
 
 
+def batches_per_epoch(num_images: int, batch: int) -> int:
+    """Iterations an epoch by the identity sampler's rule: whole batches of the training images."""
+    return max(num_images // batch, 1)
+
+
 def reference_lr(optimizer: str, batch: int) -> float:
     """The learning rate a well-tuned ReID baseline would use for this optimiser and batch size."""
     base = REFERENCE_LR.get(optimizer, REFERENCE_LR["Adam"])

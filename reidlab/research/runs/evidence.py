@@ -16,6 +16,7 @@ from typing import Any
 from reidlab.config import Config
 from reidlab.config.tree import flatten_config, read_yaml_mapping
 from reidlab.errors import UserError
+from reidlab.research.batch_rules import batches_per_epoch
 from reidlab.research.runs.fastreid_evidence import read_fastreid_evidence
 from reidlab.research.runs.fastreid_log import FASTREID_LOG_FILE
 from reidlab.research.runs.folders import is_run_folder, read_run
@@ -98,7 +99,7 @@ class RunEvidence:
         """Batches per epoch: images // batch (the sampler's rule), else from the history's iteration counter."""
         batch = whole_number(self.setting("SOLVER.IMS_PER_BATCH"))
         if self.num_train_images and batch:
-            return max(self.num_train_images // batch, 1)
+            return batches_per_epoch(self.num_train_images, batch)
         for record in self.history:
             iterations = whole_number(record.get("iterations"))
             if iterations:

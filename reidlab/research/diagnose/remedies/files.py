@@ -17,7 +17,7 @@ import yaml
 
 from reidlab.config import ConfigError, load_config
 from reidlab.engine.schedule_fit import schedule_warnings
-from reidlab.research.batch_rules import pk_layout, uses_identity_sampler
+from reidlab.research.batch_rules import batches_per_epoch, pk_layout, uses_identity_sampler
 from reidlab.research.diagnose.findings import Finding
 from reidlab.research.diagnose.remedies.remedy import Remedy
 from reidlab.research.runs import nested, same_value
@@ -132,8 +132,8 @@ def validate_remedy(path: Path, run_name: str, num_ids: int | None, num_images: 
     if num_images is not None and batch > num_images:
         raise RemedyInvalid(f"SOLVER.IMS_PER_BATCH {batch} exceeds the {num_images} training images")
     if changes and num_images and any(key in changes for key in SCHEDULE_KEYS):
-        # images // batch steps an epoch: the sampler's rule, as in RunEvidence.iters_per_epoch
-        problems = schedule_warnings(cfg.SOLVER.WARMUP_ITERS, num_images // batch, cfg.SOLVER.MAX_EPOCH, cfg.SOLVER.SCHED, list(cfg.SOLVER.STEPS))
+        per_epoch = batches_per_epoch(num_images, batch)
+        problems = schedule_warnings(cfg.SOLVER.WARMUP_ITERS, per_epoch, cfg.SOLVER.MAX_EPOCH, cfg.SOLVER.SCHED, list(cfg.SOLVER.STEPS))
         if problems:
             raise RemedyInvalid(f"its schedule has no effect within the run: {problems[0].problem}")
     return resolve_run_dir(cfg, run_name, path)

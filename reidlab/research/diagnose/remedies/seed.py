@@ -10,7 +10,7 @@ import math
 from typing import Any
 
 from reidlab.engine.schedule_fit import sane_warmup_iters, warmup_fraction, warmup_too_long
-from reidlab.research.batch_rules import uses_identity_sampler, valid_instances
+from reidlab.research.batch_rules import batches_per_epoch, uses_identity_sampler, valid_instances
 from reidlab.research.diagnose.remedies.remedy import Remedy, round_lr
 from reidlab.research.runs import RunEvidence
 
@@ -32,7 +32,7 @@ def _fit_warmup(run: RunEvidence, remedy: Remedy) -> None:
     """Shorten a warm-up that would cover most of the remedy's run, or the remedy could show nothing."""
     batch = int(remedy.changes.get("SOLVER.IMS_PER_BATCH", run.setting("SOLVER.IMS_PER_BATCH")))
     warmup, max_epoch = int(run.setting("SOLVER.WARMUP_ITERS") or 0), int(run.setting("SOLVER.MAX_EPOCH"))
-    per_epoch = (run.num_train_images or 0) // batch  # the sampler's rule, as in RunEvidence.iters_per_epoch
+    per_epoch = batches_per_epoch(run.num_train_images, batch) if run.num_train_images else 0
     if per_epoch and warmup_too_long(warmup, per_epoch, max_epoch):
         remedy.changes["SOLVER.WARMUP_ITERS"] = sane_warmup_iters(warmup, per_epoch, max_epoch)
         share = 100 * warmup_fraction(warmup, per_epoch, max_epoch)
