@@ -60,19 +60,19 @@ def metrics_from_features(cfg: Config, features: torch.Tensor, test_set) -> Eval
     )
 
 
-def evaluate_test_sets(cfg: Config, model: nn.Module, test_sets: list, loaders: list, device: torch.device, amp: AmpSettings, processes) -> tuple[dict, EvaluationResult | None]:
-    """Every test set's metrics (the first unprefixed, the others as `<name>/<metric>`) and the first one's full result.
+def evaluate_test_sets(cfg: Config, model: nn.Module, test_sets: list, loaders: list, device: torch.device, amp: AmpSettings, processes) -> tuple[dict, EvaluationResult | None, torch.Tensor | None]:
+    """Every test set's metrics (the first unprefixed, the others as `<name>/<metric>`), the first one's full result and features.
 
     Under torchrun each process embeds its share of the images; rank 0 computes the metrics and shares them.
     """
     metrics: dict = {}
-    primary = None
+    primary = primary_features = None
     for index, (test_set, loader) in enumerate(zip(test_sets, loaders)):
         features = processes.gather_rows(model_features(model, loader, device, amp, cfg.TEST.FLIP.ENABLED))
         result = processes.on_main(lambda: metrics_from_features(cfg, check_finite(features, test_set.name), test_set))
         if index == 0:
-            primary = result
+            primary, primary_features = result, features
             metrics.update(result.summary())
         else:
             metrics.update({f"{test_set.name}/{k}": v for k, v in result.summary().items()})
-    return metrics, primary
+    return metrics, primary, primary_features

@@ -92,6 +92,7 @@ class Trainer:
         self.resumed = False
         self.progress: EpochProgress | None = None
         self.last_evaluation: EvaluationResult | None = None  # the first test set's result of this epoch's evaluation
+        self.last_features: torch.Tensor | None = None  # and its features (query rows, then gallery), on rank 0
         self.requests: dict[StopReason, str] = {}
         self.hooks = list(hooks)
         for hook in self.hooks:
@@ -202,11 +203,11 @@ class Trainer:
     def _run_epoch(self, epoch: int) -> None:
         self._call("before_epoch", epoch)
         record = self._train_epoch(epoch)
-        self.last_evaluation = None
+        self.last_evaluation = self.last_features = None
         if is_evaluation_epoch(self.cfg, epoch):
             start = time.monotonic()
             self.processes.share_buffers(self.model)
-            metrics, self.last_evaluation = evaluate_test_sets(self.cfg, self.model, self.test_sets, self.eval_loaders, self.device, self.amp, self.processes)
+            metrics, self.last_evaluation, self.last_features = evaluate_test_sets(self.cfg, self.model, self.test_sets, self.eval_loaders, self.device, self.amp, self.processes)
             record.update({**metrics, "eval_seconds": time.monotonic() - start})
         self.state.history.append(record)
         self.state.epoch = epoch

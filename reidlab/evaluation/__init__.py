@@ -1,4 +1,4 @@
-"""reidlab.evaluation: ReID retrieval metrics (numpy/torch only, nothing else of ours).
+"""reidlab.evaluation: ReID retrieval metrics (numpy/torch, PIL for pictures; nothing else of ours).
 
 * ``evaluate_rank``: fast-reid-compatible CMC / per-query AP / per-query INP from a
   distance matrix (Market-1501 protocol), vectorised without a full argsort.
@@ -9,6 +9,7 @@
 * ``bootstrap_map_ci`` / ``paired_bootstrap_map_diff``: identity-level bootstrap
   interval for one run's mAP and for the difference between two runs.
 * ``flip_average`` / ``extract_features``: flip-test feature extraction.
+* ``rank_pictures``: rank-list grids framed by ground truth, and the sheet of the worst queries.
 """
 
 from .bootstrap import BootstrapInterval, PairedBootstrapResult, bootstrap_map_ci, paired_bootstrap_map_diff

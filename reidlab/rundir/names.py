@@ -23,6 +23,9 @@ FINAL_MODEL_FILE = "model_final.pth"
 LAST_CHECKPOINT_FILE = "last_checkpoint.pth"
 BEST_PER_QUERY_FILE = "eval/best_per_query.npz"
 TENSORBOARD_DIR = "tensorboard"
+VISUALIZE_DIR = "visualize"  # `reidlab visualize`: its files, inside the run or eval folder
+BREAKDOWNS_FILE = "breakdowns.json"
+WORST_QUERIES_FILE = "worst_queries.png"
 # What `reidlab eval` writes into its eval folder (metrics.json carries EVAL_FORMAT; fast-reid's is JSON lines).
 EVAL_METRICS_FILE = "metrics.json"
 EVAL_PER_QUERY_FILE = "per_query.npz"

@@ -148,6 +148,24 @@ def test_tensorboard_scalars_are_written_when_installed(tmp_path, tiny_overrides
     assert b"hparam/best_mAP" in written and b"SOLVER.BASE_LR" in written  # the HParams tab: hyperparameters against the best mAP
 
 
+def test_tensorboard_shows_the_worst_queries_at_each_new_best_epoch(tmp_path, tiny_overrides):
+    pytest.importorskip("tensorboard")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from reidlab.evaluation.rank_pictures import FRAME, GAP, HEADER_H, TEXT_H, TILE_H
+
+    result = train(CONFIG, overrides=tiny_overrides(tmp_path / "run", {"SOLVER.MAX_EPOCH": 2, "SOLVER.EARLY_STOP.ENABLED": False}))
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    images = events.Images("worst_queries")
+    history = read_json(tmp_path / "run" / "training_history.json")
+    new_bests = [r["epoch"] for i, r in enumerate(history) if r["mAP"] > max([h["mAP"] for h in history[:i]], default=-1)]
+    assert [image.step for image in images] == new_bests and result.best["epoch"] == new_bests[-1]
+    per_query = np.load(tmp_path / "run" / "eval" / "best_per_query.npz")
+    grid_height = HEADER_H + TILE_H + 2 * FRAME + TEXT_H + 2 * GAP
+    assert images[-1].height == min(20, int(per_query["valid"].sum())) * grid_height  # one rank list per worst query
+
+
 def test_pause_at_an_epoch_budget_then_resume_keeps_the_schedule(tmp_path, tiny_overrides):
     overrides = tiny_overrides(tmp_path / "run", {"SOLVER.MAX_EPOCH": 3, "SOLVER.EARLY_STOP.ENABLED": False})
     paused = train(CONFIG, overrides=overrides, hooks=[PauseAfterEpoch(1)])

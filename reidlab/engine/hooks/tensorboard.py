@@ -1,13 +1,20 @@
-"""TensorBoard scalars of each epoch's record, and at the end the run's hyperparameters against its best
-mAP and rank-1 (the HParams tab then compares runs), when the optional `tensorboard` extra is installed."""
+"""TensorBoard scalars of each epoch's record, the rank lists of the worst queries at each new best epoch
+(the Images tab), and at the end the run's hyperparameters against its best mAP and rank-1 (the HParams
+tab then compares runs), when the optional `tensorboard` extra is installed."""
 
 from __future__ import annotations
 
 import math
 from pathlib import Path
 
+import numpy as np
+
 from reidlab.engine.hooks.base import HookBase
+from reidlab.evaluation import alpha_query_expansion
+from reidlab.evaluation.rank_pictures import worst_query_sheet
 from reidlab.rundir import hyperparameters
+
+WORST_QUERIES_TAG = "worst_queries"
 
 
 class TensorBoard(HookBase):
@@ -32,7 +39,26 @@ class TensorBoard(HookBase):
         for name, value in record.items():
             if name != "epoch" and isinstance(value, (int, float)) and math.isfinite(value):
                 self.writer.add_scalar(name, value, epoch)
+        best = self.trainer.state.best
+        if best and best["epoch"] == epoch:
+            self._add_worst_queries(epoch)
         self.writer.flush()
+
+    def _add_worst_queries(self, epoch: int) -> None:
+        """The 20 lowest-AP queries' top-10 of the first test set, ranked by plain distances (as `reidlab visualize`)."""
+        trainer = self.trainer
+        features, evaluation = trainer.last_features, trainer.last_evaluation
+        if features is None or evaluation is None:
+            return
+        test_set, cfg = trainer.test_sets[0], trainer.cfg
+        if not test_set.paths:
+            return
+        query, gallery = features[: test_set.num_query], features[test_set.num_query :]
+        if cfg.TEST.AQE.ENABLED:
+            query, gallery = alpha_query_expansion(query, gallery, cfg.TEST.AQE.QE_TIME, cfg.TEST.AQE.QE_K, cfg.TEST.AQE.ALPHA)
+        sheet = worst_query_sheet(evaluation.per_query, query, gallery, cfg.TEST.METRIC, test_set.paths, test_set.pids, test_set.camids)
+        if sheet is not None:
+            self.writer.add_image(WORST_QUERIES_TAG, np.asarray(sheet), epoch, dataformats="HWC")
 
     def after_train(self, stop) -> None:
         if self.writer is None:

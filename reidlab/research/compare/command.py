@@ -24,6 +24,7 @@ from reidlab.research.compare.html import report_html
 from reidlab.research.compare.plots import Curve, MapBar, ap_scatter_png, best_map_bars_png, loss_by_epoch_png, map_by_epoch_png
 from reidlab.research.compare.report import selection_facts, selection_text
 from reidlab.research.compare.selection import Selection, StatisticsSettings, select_model
+from reidlab.research.compare.winner_breakdowns import winner_breakdowns
 from reidlab.research.runs import SOURCE_FASTREID, RunSummary, common_parent, find_run_folders, read_run, run_labels
 from reidlab.rundir import write_bytes_atomic, write_json_atomic, write_text_atomic
 
@@ -120,7 +121,7 @@ def _write_outputs(selection: Selection, output_dir: Path, generated: str) -> di
     }
     if scatter is not None:
         captions["Per-query AP of the two leading runs (above the diagonal: the second does better)"] = scatter
-    write_text_atomic(files[HTML_REPORT_FILE], report_html(selection, captions, generated))
+    write_text_atomic(files[HTML_REPORT_FILE], report_html(selection, captions, generated, winner_breakdowns(selection.winner.run)))
     listing = {name: path.resolve().as_posix() for name, path in files.items()}
     write_json_atomic(files[SELECTION_JSON_FILE], selection_facts(selection, generated, listing))
     write_text_atomic(files[SELECTION_TEXT_FILE], selection_text(selection, generated, output_dir))

@@ -14,6 +14,7 @@ from reidlab.research.compare.report import deploy_instructions
 from reidlab.research.compare.selection import SELECTION_RULE, Selection
 from reidlab.research.compare.table import ranking_table, run_title
 from reidlab.research.compare.why import why_paragraphs, winner_line
+from reidlab.research.compare.winner_breakdowns import WinnerBreakdowns
 
 REPORT_STYLE = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 2em; color: #222; }
@@ -35,8 +36,8 @@ def png_data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def report_html(selection: Selection, plots: Mapping[str, bytes], generated: str) -> str:
-    """The page; ``plots`` maps a caption to PNG bytes."""
+def report_html(selection: Selection, plots: Mapping[str, bytes], generated: str, winner_plots: WinnerBreakdowns | None = None) -> str:
+    """The page; ``plots`` maps a caption to PNG bytes, and ``winner_plots`` are the winner's breakdowns."""
     winner = selection.winner.run
     parts = [
         "<!DOCTYPE html>",
@@ -54,7 +55,10 @@ def report_html(selection: Selection, plots: Mapping[str, bytes], generated: str
     parts += ["<h2>How to deploy it</h2>", f"<pre>{escape(_deploy_text(selection))}</pre>"]
     parts.append("<h2>Plots</h2>")
     for caption, png in plots.items():
-        parts.append(f'<figure><img alt="{escape(caption)}" src="{png_data_uri(png)}"><figcaption>{escape(caption)}</figcaption></figure>')
+        parts.append(_figure(caption, png))
+    if winner_plots is not None and winner_plots.plots:
+        parts += [f"<h2>Where {escape(winner.label)} fails</h2>", f'<p class="small">{escape(winner_plots.source)}</p>']
+        parts += [_figure(caption, png) for caption, png in winner_plots.plots.items()]
     if selection.unranked:
         parts.append("<h2>Runs not ranked</h2><ul>")
         parts += [
@@ -69,6 +73,10 @@ def report_html(selection: Selection, plots: Mapping[str, bytes], generated: str
         parts.append("</ul>")
     parts += ["<h2>How the winner is chosen</h2>", f"<p>{escape(SELECTION_RULE)}</p>", "</body></html>", ""]
     return "\n".join(parts)
+
+
+def _figure(caption: str, png: bytes) -> str:
+    return f'<figure><img alt="{escape(caption)}" src="{png_data_uri(png)}"><figcaption>{escape(caption)}</figcaption></figure>'
 
 
 def _table_html(selection: Selection) -> str:

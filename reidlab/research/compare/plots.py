@@ -1,22 +1,19 @@
 """The comparison's plots as PNG bytes: mAP and loss against epoch (runs overlaid), best mAP with intervals.
 
-Figures are drawn with matplotlib's Agg canvas directly (no pyplot, no display, no global
-state), so this works on a headless server and from several threads. The caller decides
+Figures come from research/figures (matplotlib's Agg canvas, no pyplot). The caller decides
 where the bytes go (files, the HTML page).
 """
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-_DPI = 100
+from reidlab.research.figures import new_figure, png_bytes
+
 _COLOURS = ("tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
 
 
@@ -54,9 +51,7 @@ def loss_by_epoch_png(curves: Sequence[Curve]) -> bytes:
 
 def best_map_bars_png(bars: Sequence[MapBar], confidence: float = 0.95) -> bytes:
     """Horizontal bars of best mAP (in %), with the bootstrap interval where per-query results exist."""
-    fig = Figure(figsize=(8, max(2.5, 0.5 * len(bars) + 1.5)), dpi=_DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    fig, ax = new_figure(8, max(2.5, 0.5 * len(bars) + 1.5), layout="constrained")
     query_sets = sorted({b.query_set for b in bars})
     colour_of = {q: _COLOURS[i % len(_COLOURS)] for i, q in enumerate(query_sets)}
     rows = list(range(len(bars)))[::-1]  # first bar on top
@@ -92,9 +87,7 @@ def best_map_bars_png(bars: Sequence[MapBar], confidence: float = 0.95) -> bytes
 
 
 def _curves_png(curves: Sequence[Curve], title: str, ylabel: str, empty_note: str) -> bytes:
-    fig = Figure(figsize=(8, 4.5), dpi=_DPI, layout="constrained")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    fig, ax = new_figure(8, 4.5, layout="constrained")
     drawn = 0
     for index, curve in enumerate(curves):
         if not curve.points:
@@ -117,9 +110,7 @@ def _curves_png(curves: Sequence[Curve], title: str, ylabel: str, empty_note: st
 
 def ap_scatter_png(label_a: str, ap_a: np.ndarray, label_b: str, ap_b: np.ndarray) -> bytes:
     """Per-query AP of run A against run B: points above the diagonal are queries B does better."""
-    fig = Figure(figsize=(5, 5), dpi=_DPI, layout="tight")
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot()
+    fig, ax = new_figure(5, 5, layout="tight")
     better_b = ap_b > ap_a
     ax.scatter(ap_a[better_b], ap_b[better_b], s=8, color="tab:orange", label=f"{label_b} better ({int(better_b.sum())})")
     ax.scatter(ap_a[~better_b], ap_b[~better_b], s=8, color="tab:blue", label=f"{label_a} better or equal ({int((~better_b).sum())})")
@@ -128,8 +119,3 @@ def ap_scatter_png(label_a: str, ap_a: np.ndarray, label_b: str, ap_b: np.ndarra
     ax.legend(loc="lower right", fontsize=8)
     return png_bytes(fig)
 
-
-def png_bytes(fig: Figure) -> bytes:
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()

@@ -48,7 +48,7 @@ def evaluate_checkpoint(
         network = loaded.network.to(device)
         loaders = [t.loader for t in test_sets]
         amp = AmpSettings.for_device(cfg.SOLVER.AMP.ENABLED, device)
-        metrics, primary = evaluate_test_sets(cfg, network, test_sets, loaders, device, amp, processes)
+        metrics, primary, _ = evaluate_test_sets(cfg, network, test_sets, loaders, device, amp, processes)
     finally:
         processes.shutdown()
     folder = _unique(Path(out) if out else DEFAULT_EVAL_ROOT / _folder_name(loaded, cfg, Path(run_or_checkpoint)))

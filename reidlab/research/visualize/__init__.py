@@ -1,11 +1,11 @@
 """`reidlab visualize`: which queries fail and why.
 
 `ranking` ranks the test set again with the run's best model (block by block, evaluation's own
-per-query results); `grids` draws rank lists framed by ground truth; `breakdowns` has the numbers
+per-query results); evaluation's `rank_pictures` draws rank lists framed by ground truth; `breakdowns` has the numbers
 and plots (per camera, per camera pair, AP spread, CMC, distances); `report` the run's report.html.
 """
 
-from reidlab.research.visualize.breakdowns import camera_summary
+from reidlab.research.breakdowns import camera_summary
 from reidlab.research.visualize.command import VisualizeResult, visualize, visualize_main
 from reidlab.research.visualize.ranking import VisualizeError
 

@@ -10,15 +10,16 @@ from typing import Callable
 import numpy as np
 
 from reidlab.config import override_config
-from reidlab.research.visualize.breakdowns import breakdown_plots, breakdowns
-from reidlab.research.visualize.grids import Tile, contact_sheet, query_grid
+from reidlab.evaluation.rank_pictures import Tile, contact_sheet, query_grid, query_title
+from reidlab.evaluation.rank_pictures import worst_queries as _worst_by_ap
+from reidlab.research.breakdowns import breakdown_plots
+from reidlab.research.visualize.breakdowns import breakdowns
 from reidlab.research.visualize.ranking import Ranking, VisualizeError, load_for_visualize, rank_test_set
 from reidlab.research.visualize.report import run_report_html
-from reidlab.rundir import write_bytes_atomic, write_json_atomic, write_text_atomic
+from reidlab.rundir import BREAKDOWNS_FILE, VISUALIZE_DIR, WORST_QUERIES_FILE, write_bytes_atomic, write_json_atomic, write_text_atomic
 
 MODES = ("worst", "best", "random")
 SHEET_SIZE = 20  # queries on the contact sheet of the worst, and drawn per mode
-OUT_DIR = "visualize"
 
 
 @dataclass
@@ -45,32 +46,27 @@ def visualize(folder: Path, queries: str = "worst", top: int = 10, out: Path | N
     cfg = override_config(loaded.cfg, overrides) if overrides else loaded.cfg
     ranking = rank_test_set(loaded, cfg, top)
     chosen = choose_queries(ranking, queries)
-    out = out or folder / OUT_DIR
+    out = out or folder / VISUALIZE_DIR
     tiles: dict[int, list[Tile]] = {}
     grids = {}
     for query in chosen + [q for q in worst_queries(ranking)[:SHEET_SIZE] if q not in chosen]:
         grids[query], tiles[query] = _grid(ranking, query)
     for query in chosen:
         _write_png(out / "grids" / f"query_{query}.png", grids[query])
-    _write_png(out / "worst_queries.png", contact_sheet([grids[q] for q in worst_queries(ranking)[:SHEET_SIZE]]))
+    _write_png(out / WORST_QUERIES_FILE, contact_sheet([grids[q] for q in worst_queries(ranking)[:SHEET_SIZE]]))
     numbers = breakdowns(ranking)
-    write_json_atomic(out / "breakdowns.json", numbers)
+    write_json_atomic(out / BREAKDOWNS_FILE, numbers)
     plots = breakdown_plots(numbers)
     for name, png in plots.items():
         write_bytes_atomic(out / name, png)
     write_text_atomic(out / "report.html", run_report_html(folder, numbers, list(plots), chosen, ranking))
-    for note in ranking.notes:
-        say(note)
     say(f"{len(chosen)} rank lists ({queries}, top {top}) of {ranking.test_set.name}: mAP {100 * numbers['mAP']:.2f} %; wrote {out / 'report.html'}")
     return VisualizeResult(out, ranking, chosen, tiles, numbers)
 
 
 def worst_queries(ranking: Ranking) -> list[int]:
     """Valid queries by AP, lowest first; ties: the later first true match first."""
-    pq = ranking.per_query
-    valid = np.flatnonzero(pq.valid)
-    order = np.lexsort((-pq.first_match_rank[valid], pq.ap[valid]))
-    return [int(pq.query_index[valid[i]]) for i in order]
+    return _worst_by_ap(ranking.per_query)
 
 
 def choose_queries(ranking: Ranking, how: str) -> list[int]:
@@ -95,8 +91,7 @@ def choose_queries(ranking: Ranking, how: str) -> list[int]:
 def _grid(ranking: Ranking, query: int):
     pq, test = ranking.per_query, ranking.test_set
     row = int(np.flatnonzero(pq.query_index == query)[0])
-    first = int(pq.first_match_rank[row])
-    title = f"query {query} (id {int(test.pids[query])}, cam {int(test.camids[query])}): AP {pq.ap[row]:.3f}, first true match at rank {first} (same-camera matches not counted)"
+    title = query_title(pq, test.pids, test.camids, query)
     return query_grid(test.paths, test.pids, test.camids, test.num_query, query, ranking.top_index[row], ranking.top_distance[row], title)
 
 

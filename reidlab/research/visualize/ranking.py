@@ -1,6 +1,6 @@
 """Rank a run's test set again with its best model, keeping what the pictures need and nothing dense.
 
-Distances are computed one block of queries at a time (as evaluation does): each block gives
+Distances (re-ranked when TEST.RERANK is on) are computed one block of queries at a time (as evaluation does): each block gives
 its per-query results, its top-K gallery images, the distances of true matches and a histogram
 of impostors, and the same per gallery camera. The per-query results are evaluation's own, so
 the mAP agrees with the run's.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import torch
@@ -21,8 +22,9 @@ from reidlab.engine.amp import AmpSettings
 from reidlab.engine.distributed import start_processes
 from reidlab.engine.inference import check_finite, model_features
 from reidlab.errors import UserError
-from reidlab.evaluation import PerQueryResult, alpha_query_expansion, iter_distance_chunks
+from reidlab.evaluation import PerQueryResult, alpha_query_expansion, iter_distance_chunks, iter_reranked_rows
 from reidlab.evaluation.rank import PerQueryCollector
+from reidlab.evaluation.rank_pictures import nearest
 from reidlab.modeling.loading import LoadedNetwork, load_network
 from reidlab.rundir import CONFIG_FILE, EVAL_METRICS_FILE, read_json
 
@@ -47,7 +49,6 @@ class Ranking:
     impostor_counts: np.ndarray  # histogram of impostor distances over `edges`
     edges: np.ndarray
     per_gallery_camera: dict[int, PerQueryResult] = field(default_factory=dict)  # the gallery restricted to one camera
-    notes: list[str] = field(default_factory=list)
 
 
 def load_for_visualize(folder: Path) -> LoadedNetwork:
@@ -77,15 +78,16 @@ def rank_test_set(loaded: LoadedNetwork, cfg: Config, top_k: int) -> Ranking:
         processes.shutdown()
     q = test_set.num_query
     query, gallery = features[:q], features[q:]
-    notes = []
     if cfg.TEST.AQE.ENABLED:
         query, gallery = alpha_query_expansion(query, gallery, cfg.TEST.AQE.QE_TIME, cfg.TEST.AQE.QE_K, cfg.TEST.AQE.ALPHA)
-    if cfg.TEST.RERANK.ENABLED:
-        notes.append("ranked without re-ranking (TEST.RERANK is on in the config; the grids show the plain distances)")
-    return _rank(test_set, query, gallery, cfg.TEST.METRIC, top_k, notes)
+    metric, rerank = cfg.TEST.METRIC, cfg.TEST.RERANK
+    if rerank.ENABLED:  # as evaluation does: streamed k-reciprocal re-ranking, sparse neighbour lists
+        blocks = iter_reranked_rows(query, gallery, metric, rerank.K1, rerank.K2, rerank.LAMBDA, block_rows=_BLOCK_ROWS)
+        return _rank(test_set, blocks, f"{metric}, re-ranked", top_k)
+    return _rank(test_set, iter_distance_chunks(query, gallery, metric, _BLOCK_ROWS), metric, top_k)
 
 
-def _rank(test_set: TestData, query: torch.Tensor, gallery: torch.Tensor, metric: str, top_k: int, notes: list[str]) -> Ranking:
+def _rank(test_set: TestData, blocks: Iterator[torch.Tensor], metric: str, top_k: int) -> Ranking:
     q = test_set.num_query
     q_pids, g_pids = torch.as_tensor(test_set.pids[:q]), torch.as_tensor(test_set.pids[q:])
     q_cams, g_cams = torch.as_tensor(test_set.camids[:q]), torch.as_tensor(test_set.camids[q:])
@@ -96,16 +98,16 @@ def _rank(test_set: TestData, query: torch.Tensor, gallery: torch.Tensor, metric
     per_camera = {c: PerQueryCollector(q_pids.numpy(), q_cams.numpy(), g_pids[g_cams == c].numpy(), g_cams[g_cams == c].numpy(), torch.device("cpu")) for c in cameras}
     tops, top_distances, true_distances = [], [], []
     start = 0
-    for rows in iter_distance_chunks(query, gallery, metric, _BLOCK_ROWS):
+    for rows in blocks:
         rows = rows.float().cpu()
         block = slice(start, start + rows.shape[0])
         start += rows.shape[0]
         collector.add(rows)
         for camera, camera_collector in per_camera.items():
             camera_collector.add(rows[:, g_cams == camera])
-        distances, order = torch.sort(rows, dim=1, stable=True)
-        tops.append(order[:, :top_k].numpy())
-        top_distances.append(distances[:, :top_k].numpy())
+        index, distance = nearest(rows, top_k)
+        tops.append(index)
+        top_distances.append(distance)
         same_id = q_pids[block, None] == g_pids[None, :]
         same_camera = q_cams[block, None] == g_cams[None, :]
         true_distances.append(rows[same_id & ~same_camera].numpy())
@@ -115,5 +117,5 @@ def _rank(test_set: TestData, query: torch.Tensor, gallery: torch.Tensor, metric
         counts += np.histogram(np.clip(impostors, edges[0], edges[-1]), edges)[0]
     return Ranking(
         test_set, metric, collector.result(), np.concatenate(tops), np.concatenate(top_distances), np.concatenate(true_distances),
-        counts, edges, {c: col.result() for c, col in per_camera.items()}, notes,
+        counts, edges, {c: col.result() for c, col in per_camera.items()},
     )

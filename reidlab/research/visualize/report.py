@@ -10,18 +10,11 @@ from __future__ import annotations
 from html import escape
 from pathlib import Path
 
+from reidlab.research.breakdowns import PLOT_CAPTIONS
 from reidlab.research.compare.html import REPORT_STYLE, png_data_uri
 from reidlab.research.compare.plots import Curve, loss_by_epoch_png, map_by_epoch_png
 from reidlab.research.visualize.ranking import Ranking
-from reidlab.rundir import STOPPING_REASON_FILE, read_history
-
-CAPTIONS = {
-    "per_camera.png": "mAP and rank-1 by query camera",
-    "camera_pairs.png": "mAP by query camera and gallery camera",
-    "ap_distribution.png": "Distribution of per-query AP",
-    "cmc.png": "CMC curve to rank 50",
-    "distances.png": "Distances of true matches and impostors",
-}
+from reidlab.rundir import STOPPING_REASON_FILE, WORST_QUERIES_FILE, read_history
 
 
 def run_report_html(run: Path, numbers: dict, plot_files: list[str], drawn: list[int], ranking: Ranking) -> str:
@@ -34,18 +27,17 @@ def run_report_html(run: Path, numbers: dict, plot_files: list[str], drawn: list
         f'<p class="winner">{escape(ranking.test_set.name)}: mAP {100 * numbers["mAP"]:.2f} %, rank-1 {100 * numbers["rank1"]:.2f} %; '
         f'true matches and impostors overlap by {100 * numbers["distances"]["overlap"]:.1f} %</p>',
     ]
-    parts += [f'<p class="warning">{escape(note)}</p>' for note in numbers["notes"]]
     parts += _history(run)
     reason = run / STOPPING_REASON_FILE
     if reason.is_file():
         parts += ["<h2>Why it stopped</h2>", f"<pre>{escape(reason.read_text(encoding='utf-8'))}</pre>"]
     parts.append("<h2>Where it fails</h2>")
-    parts += [f'<figure><img alt="{escape(CAPTIONS.get(name, name))}" src="{escape(name)}"><figcaption>{escape(CAPTIONS.get(name, name))}</figcaption></figure>' for name in plot_files]
+    parts += [f'<figure><img alt="{escape(PLOT_CAPTIONS.get(name, name))}" src="{escape(name)}"><figcaption>{escape(PLOT_CAPTIONS.get(name, name))}</figcaption></figure>' for name in plot_files]
     parts.append(_camera_table(numbers["per_query_camera"]))
     parts += [
         "<h2>The 20 worst queries</h2>",
         '<p class="small">Frames: green a true match, red a wrong identity, grey a same-camera image of the same identity (the protocol drops it).</p>',
-        '<figure><img alt="rank lists of the worst queries" src="worst_queries.png"></figure>',
+        f'<figure><img alt="rank lists of the worst queries" src="{WORST_QUERIES_FILE}"></figure>',
         "<h2>Rank lists drawn</h2><ul>",
         *[f'<li><a href="grids/query_{q}.png">query {q}</a></li>' for q in drawn],
         "</ul></body></html>",

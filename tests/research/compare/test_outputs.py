@@ -121,10 +121,11 @@ def test_plots_are_pngs_and_the_html_is_self_contained(tmp_path):
 
     page = (out / "report.html").read_text(encoding="utf-8")
     assert page.startswith("<!DOCTYPE html>") and page.rstrip().endswith("</html>")
-    # Offline: no scripts, no external resources; the four plots (the leaders' per-query AP too) are embedded PNG data URIs.
+    # Offline: no scripts, no external resources; the four plots (the leaders' per-query AP too) and the
+    # winner's three per-query breakdowns are embedded PNG data URIs.
     assert "<script" not in page.lower() and "<link" not in page.lower()
     sources = re.findall(r'(?:src|href)="([^"]*)"', page)
-    assert len(sources) == 4 and all(s.startswith("data:image/png;base64,") for s in sources)
+    assert len(sources) == 7 and "Where solution_1 fails" in page and all(s.startswith("data:image/png;base64,") for s in sources)
     assert all(base64.b64decode(s.split(",", 1)[1]).startswith(PNG_MAGIC) for s in sources)
     assert "http://" not in page and "https://" not in page
     # Content: the winner, the table with every run, the deploy commands; text escaped.

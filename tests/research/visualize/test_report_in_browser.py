@@ -58,6 +58,8 @@ def test_the_run_report_and_the_compare_report_render(browser, tmp_path, tiny_ov
     check_page(browser, drawn.folder / "report.html", tmp_path / "run_report.png")
     compare_runs([run], out=tmp_path / "compare")
     check_page(browser, tmp_path / "compare" / "report.html", tmp_path / "compare_report.png")
+    compare_page = (tmp_path / "compare" / "report.html").read_text(encoding="utf-8")
+    assert "Where run fails" in compare_page and "camera pair" in compare_page and "worst queries" in compare_page  # the winner's breakdowns
     moved = tmp_path / "zipped"  # the folder travels whole: relative links still resolve elsewhere
     drawn.folder.rename(moved)
     check_page(browser, moved / "report.html", tmp_path / "moved_report.png")

@@ -12,8 +12,8 @@ from PIL import Image
 from reidlab.cli.main import main
 from reidlab.engine.train import train
 from reidlab.errors import UserError
+from reidlab.evaluation.rank_pictures import DROPPED, FRAME, TRUE_MATCH, WRONG
 from reidlab.research.visualize import VisualizeError, camera_summary, visualize
-from reidlab.research.visualize.grids import DROPPED, FRAME, TRUE_MATCH, WRONG
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from conftest import TINY_CONFIG, tiny_override_list  # noqa: E402
@@ -91,3 +91,15 @@ def test_an_eval_folder_is_visualized_with_the_checkpoint_it_evaluated(drawn, tm
     result = visualize(evaluated.folder, "best", top=4)
     assert result.folder == evaluated.folder / "visualize"
     assert result.numbers["mAP"] == pytest.approx(evaluated.metrics["mAP"], abs=1e-6) == pytest.approx(from_run.numbers["mAP"], abs=1e-6)
+
+
+def test_with_re_ranking_on_the_rank_lists_are_the_re_ranked_ones(drawn, tmp_path):
+    from reidlab.research.evaluate import evaluate_checkpoint
+
+    run, plain = drawn
+    rerank = ["TEST.RERANK.ENABLED", "True"]
+    evaluated = evaluate_checkpoint(run, out=tmp_path / "ev", overrides=rerank, say=lambda line: None)
+    result = visualize(run, "worst", top=4, out=tmp_path / "v", overrides=rerank)
+    assert result.numbers["metric"].endswith("re-ranked")
+    assert result.numbers["mAP"] == pytest.approx(evaluated.metrics["mAP"], abs=1e-6)
+    assert result.numbers["mAP"] != pytest.approx(plain.numbers["mAP"], abs=1e-4)  # re-ranking did change the ranking

@@ -2,7 +2,8 @@
 
 Frames: green a true match (same identity, another camera), red a wrong identity, grey a
 same-camera image of the same identity (the Market-1501 protocol drops it). Text is drawn with
-PIL's built-in bitmap font, so no font file is needed or fetched.
+PIL's built-in bitmap font, so no font file is needed or fetched. `reidlab visualize` and the
+TensorBoard image of the worst queries at each new best epoch both draw with this module.
 """
 
 from __future__ import annotations
@@ -11,7 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import torch
 from PIL import Image, ImageDraw, ImageOps
+
+from .distance import iter_distance_chunks
+from .per_query import PerQueryResult
 
 TRUE_MATCH, WRONG, DROPPED, QUERY = (0, 170, 0), (220, 0, 0), (150, 150, 150), (0, 0, 0)
 TILE_W, TILE_H, FRAME, GAP, TEXT_H, HEADER_H = 64, 128, 4, 6, 26, 16
@@ -52,6 +57,39 @@ def query_grid(paths: list, pids: np.ndarray, cams: np.ndarray, num_query: int, 
         _paste(canvas, draw, paths[position], left, HEADER_H + GAP, colour, [f"#{rank} {distance:.3f}", f"id {pid} cam {cam}"])
         tiles.append(Tile(left, HEADER_H + GAP, colour, int(index)))
     return canvas, tiles
+
+
+def worst_queries(per_query: PerQueryResult) -> list[int]:
+    """Valid queries by AP, lowest first; ties: the later first true match first."""
+    valid = np.flatnonzero(per_query.valid)
+    order = np.lexsort((-per_query.first_match_rank[valid], per_query.ap[valid]))
+    return [int(per_query.query_index[valid[i]]) for i in order]
+
+
+def query_title(per_query: PerQueryResult, pids: np.ndarray, cams: np.ndarray, query: int) -> str:
+    """One line over a rank list: who the query is, its AP and where its first true match came."""
+    row = int(np.flatnonzero(per_query.query_index == query)[0])
+    first = int(per_query.first_match_rank[row])
+    return f"query {query} (id {int(pids[query])}, cam {int(cams[query])}): AP {per_query.ap[row]:.3f}, first true match at rank {first} (same-camera matches not counted)"
+
+
+def nearest(distances: torch.Tensor, top_k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's top_k gallery positions and distances, nearest first (a stable sort, so ties keep gallery order)."""
+    ordered, order = torch.sort(distances, dim=1, stable=True)
+    return order[:, :top_k].numpy(), ordered[:, :top_k].numpy()
+
+
+def worst_query_sheet(per_query: PerQueryResult, query: torch.Tensor, gallery: torch.Tensor, metric: str, paths: list, pids: np.ndarray, cams: np.ndarray, count: int = 20, top_k: int = 10) -> Image.Image | None:
+    """The contact sheet of the `count` lowest-AP queries from features alone (None when no query is valid)."""
+    chosen = worst_queries(per_query)[:count]
+    if not chosen:
+        return None
+    top_k = min(top_k, gallery.shape[0])
+    rows = torch.cat([chunk.float().cpu().clone() for chunk in iter_distance_chunks(query[chosen], gallery, metric, len(chosen))])
+    index, distance = nearest(rows, top_k)
+    num_query = query.shape[0]
+    grids = [query_grid(paths, pids, cams, num_query, q, index[i], distance[i], query_title(per_query, pids, cams, q))[0] for i, q in enumerate(chosen)]
+    return contact_sheet(grids)
 
 
 def contact_sheet(grids: list[Image.Image]) -> Image.Image:
