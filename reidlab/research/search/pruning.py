@@ -93,6 +93,13 @@ class PruningHook(HookBase):
         self.reported: dict[int, float] = {}
         self.reason: str | None = None
 
+    def before_train(self) -> None:
+        """A resumed run (a retried trial) reports the evaluations it made before, so the pruner sees its whole curve."""
+        for record in self.trainer.state.history:
+            if isinstance(record.get("mAP"), (int, float)):
+                self.reported[record["epoch"]] = float(record["mAP"])
+                self.trial.report(float(record["mAP"]), record["epoch"])
+
     def after_epoch(self, epoch: int, record: dict) -> None:
         if "mAP" not in record:
             return

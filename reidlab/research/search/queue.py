@@ -2,8 +2,9 @@
 
 --trials N is the study's total, over every worker and every rerun of the command: finished
 trials (complete, pruned, failed) and running ones count; an interrupted trial and one whose
-worker was lost do not, since their configuration is queued again and a rerun trains it from
-the start (in a new trial folder). Two workers that start a trial at the same instant can
+worker was lost do not, since their configuration is queued again. The retry (user attribute
+`retry_of`) resumes in the lost trial's folder from its last_checkpoint.pth when that folder is
+reachable (a shared disk) and can go on; otherwise it trains from the start in a folder of its own. Two workers that start a trial at the same instant can
 overrun N by one, as with Optuna's own MaxTrialsCallback.
 
 Queued config files (--enqueue) record the file in the trial's user attribute `queued_config`,
@@ -29,6 +30,7 @@ from reidlab.research.search.space import SearchSpace
 QUEUED_CONFIG = "queued_config"
 OUTSIDE_SPACE = "outside_space"
 RETRY_OF = "retry_of"
+RESUME_DIR = "resume_dir"  # the folder of the trial a retry replaces, to resume from
 STOP_REASON = "stop_reason"
 STOP_MESSAGE = "stop_message"
 RUN_DIR = "run_dir"
@@ -57,6 +59,8 @@ def requeue(study: optuna.Study, trial: FrozenTrial | optuna.Trial) -> None:
     """Queue the same configuration again, as a new trial."""
     attrs: dict[str, Any] = {k: trial.user_attrs[k] for k in CARRIED_ON_RETRY if k in trial.user_attrs}
     attrs[RETRY_OF] = trial.number
+    if isinstance(trial.user_attrs.get(RUN_DIR), str):
+        attrs[RESUME_DIR] = trial.user_attrs[RUN_DIR]
     study.enqueue_trial(dict(trial.params), user_attrs=attrs)
 
 

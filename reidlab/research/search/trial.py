@@ -6,7 +6,8 @@ max_epochs, patience_exhausted and time_limit complete it with the best evaluate
 pruned prunes it; out_of_memory, diverged, error, an invalid sampled config
 (invalid_config) or an error before training started fail it, with the reason in the trial's
 user attributes `stop_reason` and `stop_message`, and the study goes on. Ctrl-C fails it as
-`interrupted` and queues its configuration again.
+`interrupted` and queues its configuration again; that retry, like the retry of a trial whose
+worker was lost, resumes in the earlier trial's folder when it holds a run that can go on.
 """
 
 from __future__ import annotations
@@ -21,9 +22,10 @@ from optuna.trial import TrialState
 
 from reidlab.config import ConfigError, load_config
 from reidlab.engine.stop_reasons import Stop, StopReason
+from reidlab.research.runs.resumable import RESUMABLE, folder_state
 from reidlab.research.search.constraints import config_problem
 from reidlab.research.search.pruning import PruningHook
-from reidlab.research.search.queue import CONFIG_FILE, OUTSIDE_SPACE, QUEUED_CONFIG, RUN_DIR, STOP_MESSAGE, STOP_REASON, requeue
+from reidlab.research.search.queue import CONFIG_FILE, OUTSIDE_SPACE, QUEUED_CONFIG, RESUME_DIR, RUN_DIR, STOP_MESSAGE, STOP_REASON, requeue
 from reidlab.research.search.space import SearchSpace, space_overrides
 
 COMPLETING_REASONS = {StopReason.MAX_EPOCHS, StopReason.PATIENCE_EXHAUSTED, StopReason.TIME_LIMIT}
@@ -47,6 +49,7 @@ class TrialPlan:
     overrides: list[str]
     run_dir: Path
     values: dict[str, Any] = field(default_factory=dict)
+    resume: bool = False  # run_dir is an earlier trial's folder, continued from its last_checkpoint.pth
 
 
 @dataclass
@@ -74,8 +77,13 @@ def trial_run_dir(study_folder: Path, number: int) -> Path:
 
 
 def plan_trial(trial: optuna.Trial, context: TrialContext) -> TrialPlan:
-    """The config file and overrides of this trial: a queued config file as it is, or the base config with sampled values."""
-    run_dir = trial_run_dir(context.study_folder, trial.number)
+    """The config file and overrides of this trial: a queued config file as it is, or the base config with sampled values.
+
+    A retry goes on in the folder of the trial it replaces when that run can resume; else it starts in its own.
+    """
+    earlier = trial.user_attrs.get(RESUME_DIR)
+    resume = isinstance(earlier, str) and folder_state(Path(earlier))[0] == RESUMABLE
+    run_dir = Path(earlier) if resume else trial_run_dir(context.study_folder, trial.number)
     queued = trial.user_attrs.get(QUEUED_CONFIG)
     if queued:
         outside = trial.user_attrs.get(OUTSIDE_SPACE) or {}
@@ -86,7 +94,7 @@ def plan_trial(trial: optuna.Trial, context: TrialContext) -> TrialPlan:
         values = context.space.suggest(trial)
         overrides = [*context.overrides, *space_overrides(values)]
         config_file = context.config_file
-    return TrialPlan(config_file, [*overrides, "OUTPUT_DIR", run_dir.as_posix()], run_dir, values)
+    return TrialPlan(config_file, [*overrides, "OUTPUT_DIR", run_dir.as_posix()], run_dir, values, resume)
 
 
 def run_trial(trial: optuna.Trial, context: TrialContext, train: TrainFunction) -> TrialOutcome:
@@ -101,7 +109,7 @@ def run_trial(trial: optuna.Trial, context: TrialContext, train: TrainFunction) 
     if problem:
         return TrialOutcome(TrialState.FAIL, "invalid_config", problem, plan.run_dir)
     try:
-        result = train(plan.config_file, None, plan.overrides, hooks=[PruningHook(trial, context.pruner)])
+        result = train(plan.config_file, None, plan.overrides, resume=plan.resume, hooks=[PruningHook(trial, context.pruner)])
     except KeyboardInterrupt:
         return interrupted_outcome(plan.run_dir)
     except Exception as exc:  # a data set or run-folder problem found before training started

@@ -13,7 +13,8 @@ from typing import Sequence
 
 from reidlab.config import ConfigError, load_config
 from reidlab.errors import UserError
-from reidlab.research.sweep.runs import ABSENT, DONE, RESUMABLE, STUCK, folder_state, refresh, status_of_reason
+from reidlab.research.runs.resumable import ABSENT, DONE, RESUMABLE, STUCK, folder_state
+from reidlab.research.sweep.runs import refresh, status_of_reason
 from reidlab.research.sweep.state import FAILED, PENDING, RUNNING, STOPPED_AT_RUNG, SWEEP_FILE, SweepRun, SweepState, now_iso
 from reidlab.rundir import RunDirError, resolve_run_dir
 

@@ -12,34 +12,15 @@ from typing import Any, Callable
 
 from reidlab.engine.hooks import PauseAfterEpoch
 from reidlab.research.runs import FAILURE_REASONS, RunSummary, read_run
+from reidlab.research.runs.resumable import DONE, RESUMABLE, STUCK, folder_state
 from reidlab.research.sweep.state import FAILED, FINISHED, INTERRUPTED, PAUSED, RUNNING, SweepRun
-from reidlab.rundir import LAST_CHECKPOINT_FILE, MODEL_INFO_FILE, read_history, read_json
+from reidlab.rundir import LAST_CHECKPOINT_FILE, read_history
 
 # reidlab.engine.train.train, or a stand-in with its signature (tests).
 Launcher = Callable[..., Any]
 
-ABSENT, DONE, RESUMABLE, STUCK = "absent", "done", "resumable", "stuck"
-_RESUMABLE_REASONS = ("paused", "interrupted")
-
-
 class SweepInterrupted(Exception):
     """Ctrl-C (or a termination signal) reached a run: the sweep stops and can be resumed."""
-
-
-def folder_state(run_dir: Path) -> tuple[str, str | None]:
-    """(ABSENT | DONE | RESUMABLE | STUCK, the recorded stop reason) of a run folder."""
-    info, _ = read_json(run_dir / MODEL_INFO_FILE)
-    info = info if isinstance(info, dict) else {}
-    stop = info.get("stop") if isinstance(info.get("stop"), dict) else {}
-    reason = stop.get("reason") if isinstance(stop.get("reason"), str) else None
-    has_checkpoint = (run_dir / LAST_CHECKPOINT_FILE).is_file()
-    if info.get("status") == "finished" and reason not in _RESUMABLE_REASONS:
-        return DONE, reason
-    if has_checkpoint:
-        return RESUMABLE, reason
-    if info:  # train refuses a folder with model_info.json and nothing to resume
-        return STUCK, reason
-    return ABSENT, None
 
 
 def status_of_reason(reason: str | None) -> str:

@@ -24,12 +24,13 @@ import optuna
 from optuna.trial import TrialState
 
 from reidlab.engine.stop_reasons import StopReason
+from reidlab.research.runs.resumable import DONE, RESUMABLE, STUCK, folder_state
 from reidlab.research.search.heartbeat import Heartbeat
 from reidlab.research.search.pruning import PruningHook
 from reidlab.research.search.queue import STOP_MESSAGE, STOP_REASON, fail_lost_trials, requeue
 from reidlab.research.search.storage import open_storage
 from reidlab.research.sweep.plan import SweepError
-from reidlab.research.sweep.runs import DONE, RESUMABLE, STUCK, Launcher, folder_state
+from reidlab.research.sweep.runs import Launcher
 from reidlab.research.sweep.state import SweepRun
 
 CONFIG_PARAM = "config"

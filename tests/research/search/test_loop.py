@@ -47,10 +47,12 @@ class FakeTrain:
 
     endings: list
     calls: list[tuple[str, dict[str, str]]] = field(default_factory=list)
+    resumed: list[bool] = field(default_factory=list)
 
-    def __call__(self, config_file, run_name, overrides, hooks=()):
+    def __call__(self, config_file, run_name, overrides, resume=False, hooks=()):
         pairs = dict(zip(overrides[::2], overrides[1::2]))
         self.calls.append((config_file, pairs))
+        self.resumed.append(resume)
         ending = self.endings[len(self.calls) - 1] if len(self.calls) <= len(self.endings) else ("max_epochs", {1: 0.3})
         if isinstance(ending, BaseException):
             raise ending
@@ -173,6 +175,40 @@ def test_a_trial_whose_worker_died_is_failed_as_worker_lost_and_its_config_queue
     trials = trials_of(tmp_path)
     assert trials[1].state == TrialState.FAIL and trials[1].user_attrs["stop_reason"] == "worker_lost"
     assert result.trials_here == [2] and trials[2].params == trials[1].params and trials[2].user_attrs["retry_of"] == 1
+
+
+def _lost_trial_with_folder(tmp_path: Path, checkpoint: bool) -> Path:
+    """A study with one finished trial and one RUNNING trial whose worker is long gone, with its run folder."""
+    run_search(settings(tmp_path, 1), train=FakeTrain([]))
+    study = optuna.load_study(study_name="demo_R18_cpu_search", storage=open_storage(None, tmp_path / "study").storage)
+    orphan = study.ask()
+    orphan.suggest_float("SOLVER.BASE_LR", 1e-4, 1e-3, log=True)
+    orphan.suggest_categorical("SOLVER.IMS_PER_BATCH", [8, 16])
+    folder = tmp_path / "study" / f"trial_{orphan.number}"
+    folder.mkdir()
+    (folder / "model_info.json").write_text('{"status": "running"}', encoding="utf-8")
+    if checkpoint:
+        (folder / "last_checkpoint.pth").write_bytes(b"epoch 1")
+    orphan.set_user_attr("run_dir", folder.as_posix())
+    orphan.set_user_attr(HEARTBEAT_ATTR, time.time() - 3600)
+    return folder
+
+
+def test_a_lost_trial_with_a_checkpoint_is_resumed_in_its_own_folder(tmp_path: Path) -> None:
+    folder = _lost_trial_with_folder(tmp_path, checkpoint=True)
+    fake = FakeTrain([])
+    run_search(settings(tmp_path, 2, lost_after_s=600), train=fake)
+    retried = trials_of(tmp_path)[2]
+    assert retried.user_attrs["retry_of"] == 1 and retried.user_attrs["resume_dir"] == folder.as_posix()
+    assert fake.calls[0][1]["OUTPUT_DIR"] == folder.as_posix() and fake.resumed == [True]
+    assert retried.user_attrs["run_dir"] == folder.as_posix() and retried.state == TrialState.COMPLETE
+
+
+def test_a_lost_trial_killed_before_its_first_checkpoint_starts_again_in_a_new_folder(tmp_path: Path) -> None:
+    _lost_trial_with_folder(tmp_path, checkpoint=False)
+    fake = FakeTrain([])
+    run_search(settings(tmp_path, 2, lost_after_s=600), train=fake)
+    assert fake.calls[0][1]["OUTPUT_DIR"] == (tmp_path / "study" / "trial_2").as_posix() and fake.resumed == [False]
 
 
 def test_a_folder_with_another_studys_trials_is_refused(tmp_path: Path) -> None:

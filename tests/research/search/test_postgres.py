@@ -6,6 +6,7 @@ creates the database and sets it); without it these tests skip. Each test uses a
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import signal
@@ -52,25 +53,27 @@ def test_two_workers_share_a_search_on_postgresql(tmp_path, tiny_overrides):
     assert all(started), "each worker took a trial"
 
 
-def test_a_killed_workers_trial_is_failed_and_another_worker_trains_its_config(tmp_path, tiny_overrides):
+def test_a_killed_workers_trial_is_failed_and_another_worker_resumes_it(tmp_path, tiny_overrides):
     study = f"pg_{uuid.uuid4().hex[:8]}"
     folder = tmp_path / "logs" / study
-    doomed = subprocess.Popen(search_command(tmp_path, study, 1, tiny_overrides(folder, {"SOLVER.MAX_EPOCH": 200})),
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
-    deadline = time.monotonic() + 120
-    for line in doomed.stdout:
-        if "trial 0: starting" in line or time.monotonic() > deadline:
+    overrides = tiny_overrides(folder, {"SOLVER.MAX_EPOCH": 3})
+    doomed = subprocess.Popen(search_command(tmp_path, study, 1, overrides), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=ENV)
+    deadline = time.monotonic() + 180
+    for line in doomed.stdout:  # wait for its first epoch's checkpoint
+        if re.search(r"epoch 1/3", line) or time.monotonic() > deadline:
             break
-    time.sleep(2)
+    time.sleep(1)
     doomed.send_signal(signal.SIGKILL)  # no Python handler runs: the trial stays RUNNING in the database
     doomed.wait(timeout=30)
     assert trials_of(study)[0].state == TrialState.RUNNING
     time.sleep(3)  # its last heartbeat is now older than the survivor's grace period below
 
-    survivor = SearchSettings(TINY_CONFIG, (tmp_path / "space.yml").as_posix(), trials=2, study=study, storage=URL, pruner="none",
-                              report=False, overrides=tiny_overrides(folder, {"SOLVER.MAX_EPOCH": 1}), lost_after_s=2.0)
+    survivor = SearchSettings(TINY_CONFIG, (tmp_path / "space.yml").as_posix(), trials=1, study=study, storage=URL, pruner="none",
+                              report=False, overrides=overrides, lost_after_s=2.0)
     result = run_search(survivor)
-    lost, retried = trials_of(study)[:2]
+    lost, retried = trials_of(study)
     assert lost.state == TrialState.FAIL and lost.user_attrs["stop_reason"] == "worker_lost"
     assert retried.state == TrialState.COMPLETE and retried.user_attrs["retry_of"] == 0 and retried.params == lost.params
-    assert result.trials_here[0] == 1  # the survivor trained the lost configuration first, then went on with the budget
+    assert result.trials_here == [1] and retried.user_attrs["run_dir"] == lost.user_attrs["run_dir"]  # the same folder, continued
+    info = json.loads((Path(lost.user_attrs["run_dir"]) / "model_info.json").read_text(encoding="utf-8"))
+    assert info["status"] == "finished" and len(info["resumed"]) == 1 and info["epochs_run"] == 3  # resumed, not restarted

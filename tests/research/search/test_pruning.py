@@ -73,3 +73,15 @@ def test_build_pruner_choices() -> None:
     assert isinstance(build_pruner("none"), optuna.pruners.NopPruner)
     with pytest.raises(SearchError, match="--pruner best"):
         build_pruner("best")
+
+
+def test_a_resumed_run_reports_its_earlier_evaluations_so_the_pruner_sees_the_whole_curve() -> None:
+    from types import SimpleNamespace
+
+    study = optuna.create_study(direction="maximize")
+    trial = study.ask()
+    hook = PruningHook(trial, "none")
+    history = [{"epoch": 1, "loss": 3.0}, {"epoch": 2, "loss": 2.5, "mAP": 0.2}, {"epoch": 3, "loss": 2.4}, {"epoch": 4, "loss": 2.2, "mAP": 0.3}]
+    hook.trainer = SimpleNamespace(state=SimpleNamespace(history=history))
+    hook.before_train()
+    assert study.trials[0].intermediate_values == {2: 0.2, 4: 0.3} and hook.reported == {2: 0.2, 4: 0.3}
