@@ -7,7 +7,9 @@ the run's ETA. Exit code 1 when any check fails.
 
 Doctor is read-only on the user's side: it writes no run directory and no logs/ folder. It drives
 the real Trainer's step without any hook: no run files, and no time limit (SOLVER.TIME_LIMIT_MINUTES
-belongs to the run, not to the check).
+belongs to the run, not to the check). Instead each timed check (the one-batch overfit, the speed
+check) has its own budget, --check-seconds: it does fewer steps on a slow machine and says so. The
+speed check runs whenever a model could be built, since a slow step is what makes the rest slow.
 """
 
 from __future__ import annotations
@@ -21,15 +23,18 @@ from torch import nn
 
 from reidlab.config import Config, load_config
 from reidlab.data import TrainData
-from reidlab.engine.amp import AmpSettings
+from reidlab.engine.amp import AmpSettings, cpu_has_native_bf16
 from reidlab.engine.distributed import select_device
 from reidlab.engine.train import build_training_model, seed_everything
 from reidlab.engine.trainer import Trainer
 from reidlab.research.doctor import data_check, model_check, overfit_check, speed_check, weights_check
-from reidlab.research.doctor.report import CheckResult, DoctorReport, Status, skipped
+from reidlab.research.doctor.precision import time_precisions
+from reidlab.research.doctor.report import CheckResult, DoctorReport, Status, fix_for_error, skipped
 
 DEFAULT_STEPS = 30
 DEFAULT_SPEED_STEPS = 8
+DEFAULT_CHECK_SECONDS = 120.0  # each timed check's budget: the whole doctor stays within a few minutes
+PRECISION_SHARE = 0.3  # of the speed check's budget, for timing bf16 against float32 on the CPU
 
 CHECK_ORDER = [
     (data_check.NAME, data_check.TITLE),
@@ -52,10 +57,11 @@ def run_doctor(
     steps: int = DEFAULT_STEPS,
     speed_steps: int = DEFAULT_SPEED_STEPS,
     progress: Callable[[str], None] = _stderr,
+    check_seconds: float = DEFAULT_CHECK_SECONDS,
 ) -> DoctorReport:
     """Run every check on the config as `train` would load it; ConfigError for a config that does not load."""
-    if steps < 1 or speed_steps < 1:
-        raise ValueError("--steps and --speed-steps must be at least 1")
+    if steps < 1 or speed_steps < 1 or not check_seconds > 0:
+        raise ValueError("--steps and --speed-steps must be at least 1, --check-seconds above 0")
     start = time.monotonic()
     overrides = list(overrides)
     cfg = load_config(config_file, overrides)
@@ -63,7 +69,7 @@ def run_doctor(
     amp = AmpSettings.for_device(cfg.SOLVER.AMP.ENABLED, device)
     report = DoctorReport(str(config_file), overrides, str(device), amp.describe())
     try:
-        _run_checks(cfg, device, steps, speed_steps, report.checks, progress)
+        _run_checks(cfg, device, steps, speed_steps, check_seconds, report.checks, progress)
     finally:
         _fill_skipped(report.checks)
         report.seconds = time.monotonic() - start
@@ -77,16 +83,17 @@ def doctor_main(
     speed_steps: int = DEFAULT_SPEED_STEPS,
     json_file: str | Path | None = None,
     stream: TextIO | None = None,
+    check_seconds: float = DEFAULT_CHECK_SECONDS,
 ) -> int:
     """The CLI's one call: run, print the report, write the JSON form if asked; 1 when a check failed."""
-    report = run_doctor(config_file, overrides, steps, speed_steps)
+    report = run_doctor(config_file, overrides, steps, speed_steps, check_seconds=check_seconds)
     report.print(stream or sys.stdout)
     if json_file:
         report.write_json(json_file)
     return report.exit_code
 
 
-def _run_checks(cfg: Config, device, steps: int, speed_steps: int, checks: list[CheckResult], progress: Callable[[str], None]) -> None:
+def _run_checks(cfg: Config, device, steps: int, speed_steps: int, budget_s: float, checks: list[CheckResult], progress: Callable[[str], None]) -> None:
     seed_everything(cfg.SEED)
     progress("reading the data set and building the training data")
     dataset_result, train_data = data_check.check_dataset(cfg)
@@ -109,16 +116,14 @@ def _run_checks(cfg: Config, device, steps: int, speed_steps: int, checks: list[
         checks.append(weights_check.check_weights_without_optimizer(model, error))
         return
     images, targets = _fixed_batch(train_data, device)
-    progress(f"{steps} steps on one fixed batch")
-    trace = overfit_check.overfit_fixed_batch(trainer, images, targets, steps)
+    progress(f"{steps} steps on one fixed batch (at most {budget_s:g} s)")
+    trace = overfit_check.overfit_fixed_batch(trainer, images, targets, steps, budget_s)
     outputs = model_check.classifier_outputs(model) or train_data.num_classes
     checks.append(overfit_check.check_loss_at_init(cfg, trace, outputs))
     checks.append(overfit_check.check_overfit(cfg, trace, steps))
     checks.append(weights_check.check_weights_change(cfg, trainer, trace))
-    if trace.error:
-        return
-    progress(f"timing {speed_steps} training steps and the evaluation")
-    checks.append(_speed_check(cfg, trainer, dataset_result, speed_steps))
+    progress(f"timing {speed_steps} training steps and the evaluation (at most about {budget_s:g} s)")
+    checks.append(_speed_check(cfg, trainer, dataset_result, speed_steps, budget_s, (images, targets)))
 
 
 def _scratch_trainer(cfg: Config, model: nn.Module, train_data: TrainData, device) -> tuple[Trainer | None, str]:
@@ -139,13 +144,17 @@ def _fixed_batch(train_data: TrainData, device):
     return batch.images.to(device), batch.targets.to(device)
 
 
-def _speed_check(cfg: Config, trainer: Trainer, dataset_result: CheckResult, speed_steps: int) -> CheckResult:
+def _speed_check(cfg: Config, trainer: Trainer, dataset_result: CheckResult, speed_steps: int, budget_s: float, batch) -> CheckResult:
+    """Run even after the overfit failed: the speeds are what the user needs to plan, or to see why a step is slow."""
     test_images = sum(s["query"] + s["gallery"] for s in dataset_result.numbers.get("test_sets", {}).values())
     try:
-        return speed_check.check_speed(cfg, trainer, test_images, speed_steps)
+        precision = None
+        if trainer.device.type == "cpu" and (cfg.SOLVER.AMP.ENABLED or cpu_has_native_bf16()):  # where the choice matters
+            precision = time_precisions(trainer, *batch, budget_s * PRECISION_SHARE)
+        return speed_check.check_speed(cfg, trainer, test_images, speed_steps, budget_s=budget_s * (1 - PRECISION_SHARE), precision=precision)
     except Exception as exc:  # noqa: BLE001 - e.g. out of memory on a full loader batch
         message = f"{type(exc).__name__}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ''}"
-        return CheckResult(speed_check.NAME, speed_check.TITLE, Status.FAIL, "timing the training steps failed", cause=message, fix="see the error")
+        return CheckResult(speed_check.NAME, speed_check.TITLE, Status.FAIL, "timing the training steps failed", cause=message, fix=fix_for_error("a timed training step"))
 
 
 def _fill_skipped(checks: list[CheckResult]) -> None:

@@ -15,7 +15,7 @@ from torch import nn
 from reidlab.config import Config
 from reidlab.data import TrainData
 from reidlab.modeling.chance import ChanceLevel
-from reidlab.research.doctor.report import CheckResult, Status
+from reidlab.research.doctor.report import CheckResult, Status, fix_for_error
 
 LABELS, LABELS_TITLE = "labels", "label range"
 MODEL, MODEL_TITLE = "model", "model"
@@ -82,4 +82,4 @@ def check_model(cfg: Config, num_ids: int, device: torch.device, build: Callable
 def _build_fix(cfg: Config) -> str:
     if cfg.MODEL.BACKBONE.PRETRAIN and not cfg.MODEL.BACKBONE.PRETRAIN_PATH:
         return "for ImageNet weights without internet, set MODEL.BACKBONE.PRETRAIN_PATH to a local torchvision file (or MODEL.BACKBONE.PRETRAIN False)"
-    return "see the error above"
+    return fix_for_error("building the model")

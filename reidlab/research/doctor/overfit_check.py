@@ -2,11 +2,14 @@
 
 Both come from the same N real optimiser steps (Trainer.train_step: the configured optimiser,
 AMP, grad scaler and scheduler) on one batch: the first step's loss is computed before any
-update, so it is the loss at initialisation.
+update, so it is the loss at initialisation. The steps stop when the check's time budget is
+spent (a slow CPU), and the verdict then says what the steps done can and cannot tell.
 """
 
 from __future__ import annotations
 
+import math
+import time
 from dataclasses import dataclass, field
 
 import torch
@@ -15,7 +18,7 @@ from reidlab.config import Config
 from reidlab.engine.health import ParameterSnapshot
 from reidlab.engine.trainer import Trainer
 from reidlab.modeling.chance import ChanceLevel
-from reidlab.research.doctor.report import CheckResult, Status
+from reidlab.research.doctor.report import CheckResult, Status, fix_for_error
 
 INIT, INIT_TITLE = "loss_at_init", "loss at init"
 OVERFIT, OVERFIT_TITLE = "overfit", "one-batch overfit"
@@ -38,6 +41,13 @@ class OverfitTrace:
     grad_norms: list[float] = field(default_factory=list)
     changes: dict[str, float] = field(default_factory=dict)
     error: str = ""
+    seconds: float = 0.0
+    budget_s: float = math.inf
+    out_of_budget: bool = False  # the budget ended the steps before all were done
+
+    @property
+    def seconds_per_step(self) -> float:
+        return self.seconds / len(self.losses) if self.losses else 0.0
 
     @property
     def initial(self) -> float:
@@ -58,14 +68,18 @@ def current_lr(trainer: Trainer) -> float:
     return max((group["lr"] for group in trainer.optimizer.param_groups), default=0.0)
 
 
-def overfit_fixed_batch(trainer: Trainer, images: torch.Tensor, targets: torch.Tensor, steps: int) -> OverfitTrace:
-    """Run `steps` real training steps on the same batch; an exception (e.g. a non-finite loss) ends the trace."""
+def overfit_fixed_batch(trainer: Trainer, images: torch.Tensor, targets: torch.Tensor, steps: int, budget_s: float = math.inf) -> OverfitTrace:
+    """Run `steps` real training steps on the same batch, fewer when `budget_s` runs out; an exception (e.g. a non-finite loss) ends the trace."""
     trainer.model.train()
-    trace = OverfitTrace(batch_size=int(images.shape[0]), lr=current_lr(trainer))
+    trace = OverfitTrace(batch_size=int(images.shape[0]), lr=current_lr(trainer), budget_s=budget_s)
     ce_scale = trainer.cfg.MODEL.LOSSES.CE.SCALE
     snapshot = ParameterSnapshot(trainer.param_groups)
+    start = time.monotonic()
     try:
         for step in range(steps):
+            if step > 0 and time.monotonic() - start > budget_s:
+                trace.out_of_budget = True
+                break
             values = trainer.train_step(images, targets, epoch=1, step=step)
             values = {name: float(value.detach()) if isinstance(value, torch.Tensor) else float(value) for name, value in values.items()}
             trace.losses.append(values["loss"])
@@ -76,6 +90,7 @@ def overfit_fixed_batch(trainer: Trainer, images: torch.Tensor, targets: torch.T
             trace.grad_norms.append(values["grad_norm"])
     except Exception as exc:  # noqa: BLE001 - a failing step is a finding, reported in the checks
         trace.error = f"{type(exc).__name__} at step {len(trace.losses) + 1}: {exc}"
+    trace.seconds = time.monotonic() - start
     trace.changes = snapshot.changes()
     return trace
 
@@ -104,7 +119,7 @@ def check_loss_at_init(cfg: Config, trace: OverfitTrace, outputs: int) -> CheckR
     if cfg.MODEL.WEIGHTS:
         note += f"; the model starts from MODEL.WEIGHTS ({cfg.MODEL.WEIGHTS}), as training does, so a CE below chance is expected"
     if not trace.losses:
-        return CheckResult(INIT, INIT_TITLE, Status.FAIL, "no loss could be computed", numbers, cause=trace.error, fix="see the error")
+        return CheckResult(INIT, INIT_TITLE, Status.FAIL, "no loss could be computed", numbers, cause=trace.error, fix=_error_fix(trace.error))
     if not trace.ce:
         return CheckResult(INIT, INIT_TITLE, Status.WARN, f"total loss {trace.losses[0]:.3f}; no cross-entropy term to compare with chance ({chance.basis})", numbers, note=note)
     ce = trace.ce[0]
@@ -139,18 +154,25 @@ def check_loss_at_init(cfg: Config, trace: OverfitTrace, outputs: int) -> CheckR
 def check_overfit(cfg: Config, trace: OverfitTrace, steps: int) -> CheckResult:
     """The loss on one fixed batch must fall to at most OVERFIT_FACTOR of its initial value within `steps` steps."""
     note = _lr_note(cfg, trace, steps)
-    numbers = {"steps": steps, "steps_done": len(trace.losses), "batch_size": trace.batch_size, "lr": trace.lr, "threshold_factor": OVERFIT_FACTOR, "losses": trace.losses}
-    if trace.error and len(trace.losses) < steps:
+    done = len(trace.losses)
+    numbers = {"steps": steps, "steps_done": done, "batch_size": trace.batch_size, "lr": trace.lr, "threshold_factor": OVERFIT_FACTOR, "losses": trace.losses,
+               "seconds": trace.seconds, "seconds_per_step": trace.seconds_per_step, "budget_seconds": trace.budget_s if math.isfinite(trace.budget_s) else None}
+    if trace.error and done < steps:
         first = trace.error.splitlines()[0][:300]
-        return CheckResult(OVERFIT, OVERFIT_TITLE, Status.FAIL, f"stopped after {len(trace.losses)} of {steps} steps", numbers, cause=first, fix=_error_fix(first), note=note)
+        return CheckResult(OVERFIT, OVERFIT_TITLE, Status.FAIL, f"stopped after {done} of {steps} steps", numbers, cause=first, fix=_error_fix(first), note=note)
     factor = trace.final / trace.initial if trace.initial > 0 else 0.0
     numbers.update(initial_loss=trace.initial, final_loss=trace.final, factor=factor)
+    ended = f" of {steps} (its {trace.budget_s:g} s budget ran out at {trace.seconds_per_step:.1f} s a step)" if trace.out_of_budget else ""
     summary = (
-        f"loss {trace.initial:.3f} -> {trace.final:.3f} in {steps} steps (x{factor:.2f}, pass at <= x{OVERFIT_FACTOR:g}; "
-        f"final = mean of the last {min(TAIL, steps)}) at LR {trace.lr:.3g}"
+        f"loss {trace.initial:.3f} -> {trace.final:.3f} in {done} steps{ended} (x{factor:.2f}, pass at <= x{OVERFIT_FACTOR:g}; "
+        f"final = mean of the last {min(TAIL, done)}) at LR {trace.lr:.3g}"
     )
     if factor <= OVERFIT_FACTOR:
         return CheckResult(OVERFIT, OVERFIT_TITLE, Status.PASS, summary, numbers, note=note)
+    if trace.out_of_budget:
+        cause = f"a training step takes {trace.seconds_per_step:.1f} s here, so {steps} steps do not fit in the check's {trace.budget_s:g} s; {done} steps are too few to tell whether the model can learn"
+        needed = math.ceil(trace.seconds_per_step * steps * 1.2)
+        return CheckResult(OVERFIT, OVERFIT_TITLE, Status.WARN, summary, numbers, cause=cause, fix=f"see 'speed and ETA' for why a step is this slow; to judge anyway, give the check more time (--check-seconds {needed})", note=note)
     if trace.lr == 0:
         cause, fix = "the learning rate is 0", "SOLVER.BASE_LR > 0 (bag of tricks: 0.00035 with Adam)"
     elif not trace.weights_moved:
@@ -180,4 +202,4 @@ def _error_fix(error: str) -> str:
         return "lower SOLVER.IMS_PER_BATCH or INPUT.SIZE_TRAIN, or enable SOLVER.AMP"
     if "Loss became" in error:
         return "lower SOLVER.BASE_LR; with AMP, try SOLVER.AMP.ENABLED False to see whether fp16 overflows"
-    return "see the error"
+    return fix_for_error("the training step")

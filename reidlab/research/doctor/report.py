@@ -38,6 +38,11 @@ class CheckResult:
         return out
 
 
+def fix_for_error(where: str) -> str:
+    """The fix line of a check that an exception ended: the cause line holds that error."""
+    return f"the cause line is the error {where} raised: fix what it names (`reidlab train` with this config writes its whole traceback to log.txt)"
+
+
 def skipped(name: str, title: str, reason: str) -> CheckResult:
     return CheckResult(name, title, Status.SKIP, f"not run: {reason}")
 

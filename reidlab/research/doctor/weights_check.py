@@ -16,7 +16,7 @@ from reidlab.config import Config
 from reidlab.engine.trainer import Trainer
 from reidlab.research.diagnose.update_causes import ALL_FROZEN, AMP_SKIPS, CONTIGUOUS_PARAMS_EXAMPLE, OPTIMIZER_TENSORS, ZERO_LR
 from reidlab.research.doctor.overfit_check import UNCHANGED_RATIO, OverfitTrace
-from reidlab.research.doctor.report import CheckResult, Status
+from reidlab.research.doctor.report import CheckResult, Status, fix_for_error
 
 NAME, TITLE = "weights_change", "weights change"
 PARTS = ("backbone", "head")
@@ -57,7 +57,7 @@ def check_weights_without_optimizer(model: nn.Module, error: str) -> CheckResult
     if trainable == 0:
         cause = "every layer is frozen (requires_grad False on all parameters), so the optimiser has nothing to update"
         return CheckResult(NAME, TITLE, Status.FAIL, f"0 of {total / 1e6:.2f} M parameters are trainable", numbers, cause=cause, fix=ALL_FROZEN.fix)
-    return CheckResult(NAME, TITLE, Status.FAIL, "the optimiser could not be built", numbers, cause=error, fix="see the error")
+    return CheckResult(NAME, TITLE, Status.FAIL, "the optimiser could not be built", numbers, cause=error, fix=fix_for_error("building the optimiser"))
 
 
 def _part_facts(trainer: Trainer) -> dict[str, dict]:

@@ -44,13 +44,13 @@ def test_an_sbs_like_config_passes_the_loss_at_init_check_against_its_cosine_cha
 def _separating_classifier(original):
     """The classifier already knows the fixed batch: each class weight is the mean neck feature of its images."""
 
-    def overfit(trainer, images, targets, steps):
+    def overfit(trainer, images, targets, steps, budget_s):
         model = trainer.model
         with torch.no_grad():
             features = model.train()(images)["features"]  # NECK_FEAT after: the neck feature the cosines use
             for target in targets.unique():
                 model.head.classifier.weight[target] = features[targets == target].mean(dim=0)
-        return original(trainer, images, targets, steps)
+        return original(trainer, images, targets, steps, budget_s)
 
     return overfit
 
