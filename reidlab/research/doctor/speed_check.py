@@ -172,20 +172,7 @@ def check_speed(cfg: Config, trainer: Trainer, test_images: int, steps: int, eva
         f"{format_duration(estimate.epoch_seconds)} per epoch, {format_duration(evaluation_seconds)} per evaluation x {len(estimate.eval_epochs)}); "
         f"run {span}{format_duration(estimate.full_seconds)} (MAX_EPOCH {estimate.max_epoch})"
     )
-    note = (
-        f"{steps} timed steps on loader batches after {WARMUP_STEPS} untimed; evaluation = feature extraction of "
-        f"{test_images} test images at SIZE_TEST (ranking not included)"
-    )
-    if steps < asked:
-        note += f"; {steps} of the {asked} steps asked for fitted the check's {budget_s:g} s budget, so the figures rest on fewer steps"
-    if precision:
-        note += f"; {precision.sentence()}"
-        if not trainer.amp.enabled and precision.native_bf16 and precision.bf16_speedup > 1.2:
-            note += f"; SOLVER.AMP.ENABLED True would train in bf16 at about x{precision.bf16_speedup:.1f} the speed"
-    if estimate.earliest_stop_epoch == estimate.max_epoch and cfg.SOLVER.EARLY_STOP.ENABLED:
-        note += f"; early stopping cannot end the run before MAX_EPOCH ({len(estimate.eval_epochs)} evaluations, PATIENCE {cfg.SOLVER.EARLY_STOP.PATIENCE})"
-    if trainer.amp.note:
-        note += f"; AMP: {trainer.amp.note}"
+    note = _how(cfg, trainer, estimate, test_images, (steps, asked, budget_s), precision)
     slow_bf16 = _slow_bf16(trainer, precision)
     if slow_bf16:
         return CheckResult(NAME, TITLE, Status.WARN, summary, numbers, cause=slow_bf16, fix="SOLVER.AMP.ENABLED False (float32)", note=note)
@@ -200,6 +187,26 @@ def check_speed(cfg: Config, trainer: Trainer, test_images: int, steps: int, eva
         cause = f"SOLVER.TIME_LIMIT_MINUTES {cfg.SOLVER.TIME_LIMIT_MINUTES:g} will stop the run at about epoch {epoch} of {estimate.max_epoch}"
         return CheckResult(NAME, TITLE, Status.WARN, summary, numbers, cause=cause, fix="raise the time limit or lower SOLVER.MAX_EPOCH to match", note=note)
     return CheckResult(NAME, TITLE, Status.PASS, summary, numbers, note=note)
+
+
+def _how(cfg: Config, trainer: Trainer, estimate: RunTimeEstimate, test_images: int, timed: tuple[int, int, float], precision: PrecisionTiming | None) -> str:
+    """The how-line: what was timed, within which budget, and what the precisions and early stopping mean here."""
+    steps, asked, budget_s = timed
+    note = (
+        f"{steps} timed steps on loader batches after {WARMUP_STEPS} untimed; evaluation = feature extraction of "
+        f"{test_images} test images at SIZE_TEST (ranking not included)"
+    )
+    if steps < asked:
+        note += f"; {steps} of the {asked} steps asked for fitted the check's {budget_s:g} s budget, so the figures rest on fewer steps"
+    if precision:
+        note += f"; {precision.sentence()}"
+        if not trainer.amp.enabled and precision.native_bf16 and precision.bf16_speedup > 1.2:
+            note += f"; SOLVER.AMP.ENABLED True would train in bf16 at about x{precision.bf16_speedup:.1f} the speed"
+    if estimate.earliest_stop_epoch == estimate.max_epoch and cfg.SOLVER.EARLY_STOP.ENABLED:
+        note += f"; early stopping cannot end the run before MAX_EPOCH ({len(estimate.eval_epochs)} evaluations, PATIENCE {cfg.SOLVER.EARLY_STOP.PATIENCE})"
+    if trainer.amp.note:
+        note += f"; AMP: {trainer.amp.note}"
+    return note
 
 
 def _slow_bf16(trainer: Trainer, precision: PrecisionTiming | None) -> str:
