@@ -22,6 +22,7 @@ from reidlab.data.prefetch import prefetched_for
 from reidlab.engine.amp import AmpSettings
 from reidlab.engine.console import get_logger
 from reidlab.engine.distributed import SINGLE_PROCESS, Processes
+from reidlab.engine.final_evaluation import CompletedEpochWeights, finish_last_epoch
 from reidlab.engine.health import ParameterSnapshot, gradient_norm
 from reidlab.engine.hooks.base import HookBase
 from reidlab.engine.inference import NonFiniteFeatures, evaluate_test_sets
@@ -94,6 +95,7 @@ class Trainer:
         self.last_evaluation: EvaluationResult | None = None  # the first test set's result of this epoch's evaluation
         self.last_features: torch.Tensor | None = None  # and its features (query rows, then gallery), on rank 0
         self.requests: dict[StopReason, str] = {}
+        self.completed_weights = CompletedEpochWeights()  # for a stop within an epoch (final_evaluation.py)
         self.hooks = list(hooks)
         for hook in self.hooks:
             # A proxy, as detectron2 does: a cycle trainer <-> hook would keep the loaders' worker processes
@@ -167,7 +169,7 @@ class Trainer:
         # Under torchrun a Ctrl-C reaches each process twice (terminal and torchrun): a repeat must not abort mid-collective.
         with stop_on_signals(escalate=not self.processes.enabled) as flag:
             self.stop_flag = flag
-            stop = self._run_epochs()
+            stop = finish_last_epoch(self, self._run_epochs())
         self._call("after_train", stop)
         return stop
 
@@ -205,16 +207,21 @@ class Trainer:
         record = self._train_epoch(epoch)
         self.last_evaluation = self.last_features = None
         if is_evaluation_epoch(self.cfg, epoch):
-            start = time.monotonic()
-            self.processes.share_buffers(self.model)
-            metrics, self.last_evaluation, self.last_features = evaluate_test_sets(self.cfg, self.model, self.test_sets, self.eval_loaders, self.device, self.amp, self.processes)
-            record.update({**metrics, "eval_seconds": time.monotonic() - start})
+            record.update(self.evaluate())
         self.state.history.append(record)
         self.state.epoch = epoch
+        self.completed_weights.keep(self.model, epoch)
         self._call("after_epoch", epoch, record)
         reason = self._agree_to_stop()
         if reason is not None:
             raise _Stopping(reason, self._stop_message(reason))
+
+    def evaluate(self) -> dict:
+        """The model's metrics on the test sets now, and eval_seconds; sets last_evaluation and last_features."""
+        start = time.monotonic()
+        self.processes.share_buffers(self.model)
+        metrics, self.last_evaluation, self.last_features = evaluate_test_sets(self.cfg, self.model, self.test_sets, self.eval_loaders, self.device, self.amp, self.processes)
+        return {**metrics, "eval_seconds": time.monotonic() - start}
 
     def _train_epoch(self, epoch: int) -> dict:
         self.train_model.train()

@@ -9,6 +9,8 @@ The Trainer calls every hook, in list order, at these points:
         evaluation (on evaluation epochs), the record appended to the history
         after_epoch(epoch, record)       record: the epoch's numbers, metrics when evaluated
         -> the processes agree whether to stop
+    after_final_evaluation(epoch, record)  only when the time limit or Ctrl-C stopped a run whose
+                                         last completed epoch had not been evaluated: it was, now
     after_train(stop)                    always, whatever ended the run
 
 A hook asks to stop with `self.trainer.request_stop(reason, message)`: every process agrees at the
@@ -50,6 +52,9 @@ class HookBase:
 
     def after_epoch(self, epoch: int, record: dict) -> None:
         pass
+
+    def after_final_evaluation(self, epoch: int, record: dict) -> None:
+        """The last completed epoch, not evaluated before, was evaluated at a time-limit or Ctrl-C stop; `record` now has its metrics."""
 
     def after_train(self, stop: "Stop") -> None:
         pass

@@ -17,6 +17,9 @@ class BestModel(HookBase):
     def __init__(self, run: RunDirectory, metric: str = "mAP", min_delta: float = 0.0):
         self.run, self.metric, self.min_delta = run, metric, min_delta
 
+    def after_final_evaluation(self, epoch: int, record: dict) -> None:
+        self.after_epoch(epoch, record)  # one more evaluation of that epoch, by the usual rule
+
     def after_epoch(self, epoch: int, record: dict) -> None:
         trainer = self.trainer
         best = trainer.state.best

@@ -55,6 +55,9 @@ class EarlyStoppingHook(HookBase):
         self.metric = metric
         self.tracker = EarlyStopping(patience, min_delta, enabled)
 
+    def after_final_evaluation(self, epoch: int, record: dict) -> None:
+        self.after_epoch(epoch, record)  # one more evaluation of that epoch, by the usual rule
+
     def after_epoch(self, epoch: int, record: dict) -> None:
         if self.metric not in record:
             return

@@ -28,6 +28,10 @@ class EpochLog(HookBase):
         trainer.log.info(text)
 
 
+    def after_final_evaluation(self, epoch: int, record: dict) -> None:
+        self.trainer.log.info("epoch %d, evaluated at the stop (it had not been):  mAP %.4f rank-1 %.4f mINP %.4f", epoch, record["mAP"], record["rank1"], record["mINP"])
+
+
 def gradient_text(record: dict) -> str:
     """The epoch's mean gradient norm, and how many steps had inf/NaN gradients (an fp16 GradScaler skips those)."""
     skipped = record["nonfinite_grad_fraction"]

@@ -7,7 +7,7 @@ from reidlab.engine.hooks.base import HookBase, save_model
 from reidlab.engine.run_info import final_info, initial_info
 from reidlab.engine.stop_reasons import Stop
 from reidlab.engine.stop_report import stopping_reason_text
-from reidlab.rundir import CONFIG_FILE, METRIC_KEYS, RunDirectory, save_checkpoint
+from reidlab.rundir import CONFIG_FILE, METRIC_KEYS, RunDirectory, load_checkpoint, save_checkpoint
 
 
 class RunFiles(HookBase):
@@ -38,6 +38,16 @@ class RunFiles(HookBase):
         if epoch % self.trainer.cfg.SOLVER.CHECKPOINT_PERIOD == 0:
             save_checkpoint(self.run.periodic_checkpoint(epoch), "periodic", **state)
         self.run.write_history(self.trainer.state.history)
+
+    def after_final_evaluation(self, epoch: int, record: dict) -> None:
+        """last_checkpoint.pth keeps its epoch's weights and optimiser, but gets the history, best and hook states
+        that include this evaluation, so --resume knows it (and best_model.pth's mAP)."""
+        if not self._writes or not self.run.last_checkpoint.is_file():
+            return
+        trainer = self.trainer
+        saved = {k: v for k, v in load_checkpoint(self.run.last_checkpoint).items() if k not in ("format", "version", "kind")}
+        saved.update(history=trainer.state.history, best=trainer.state.best, hooks={hook.name: hook.state_dict() for hook in trainer.hooks if hook.name})
+        save_checkpoint(self.run.last_checkpoint, "last", **saved)
 
     def after_train(self, stop: Stop) -> None:
         if not self._writes:

@@ -33,6 +33,9 @@ class TensorBoard(HookBase):
             return
         self.writer = SummaryWriter(log_dir=str(self.log_dir))
 
+    def after_final_evaluation(self, epoch: int, record: dict) -> None:
+        self.after_epoch(epoch, record)  # one more evaluation of that epoch, by the usual rule
+
     def after_epoch(self, epoch: int, record: dict) -> None:
         if self.writer is None:
             return

@@ -1,4 +1,8 @@
-"""SOLVER.TIME_LIMIT_MINUTES: stop cleanly once the run's training time (over all its sessions) reaches the limit."""
+"""SOLVER.TIME_LIMIT_MINUTES: stop cleanly once the run's training time (over all its sessions) reaches the limit.
+
+When the last completed epoch has not been evaluated, the run is evaluated at the stop
+(final_evaluation.py); the limit keeps room for that, as long as the last evaluation took.
+"""
 
 from __future__ import annotations
 
@@ -19,6 +23,16 @@ class TimeLimit(HookBase):
         self._check()
 
     def _check(self) -> None:
-        elapsed = self.trainer.elapsed_seconds()
-        if self.minutes and elapsed >= self.minutes * 60:
-            self.trainer.request_stop(StopReason.TIME_LIMIT, f"{elapsed / 60:.1f} minutes elapsed; the last completed epoch is {self.trainer.state.epoch}.")
+        if not self.minutes:
+            return
+        elapsed, reserve = self.trainer.elapsed_seconds(), self.final_evaluation_seconds()
+        if elapsed + reserve >= self.minutes * 60:
+            room = f", keeping {reserve:.0f} s for evaluating that epoch (the last evaluation took as long)" if reserve else ""
+            self.trainer.request_stop(StopReason.TIME_LIMIT, f"{elapsed / 60:.1f} minutes elapsed{room}; the last completed epoch is {self.trainer.state.epoch}.")
+
+    def final_evaluation_seconds(self) -> float:
+        """What evaluating the last completed epoch at the stop would cost: 0 when it was evaluated, else the last evaluation's time."""
+        history = self.trainer.state.history
+        if not history or "mAP" in history[-1]:
+            return 0.0
+        return next((r["eval_seconds"] for r in reversed(history) if isinstance(r.get("eval_seconds"), (int, float))), 0.0)
