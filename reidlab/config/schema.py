@@ -150,7 +150,7 @@ class SolverCfg(Section):
     CHECKPOINT_PERIOD: int = key(20, "Epochs between numbered checkpoints (model_XXXX.pth); last_checkpoint.pth is written every epoch.", ge=1)
     AMP: AmpCfg = Field(default_factory=AmpCfg)
     EARLY_STOP: EarlyStopCfg = Field(default_factory=EarlyStopCfg)
-    TIME_LIMIT_MINUTES: float = ours(0.0, "Wall-clock limit for the run in minutes; 0 means none.", ge=0.0)
+    TIME_LIMIT_MINUTES: float = ours(0.0, "Wall-clock limit for the run in minutes; 0 means none. It keeps room for evaluating the last epoch at the stop when that epoch was not evaluated.", ge=0.0)
 
 
 # ---------------------------------------------------------------- TEST
