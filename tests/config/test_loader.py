@@ -42,6 +42,19 @@ def test_shipped_agw_and_sbs_have_fastreid_values():
     assert sbs.DATALOADER.NUM_INSTANCE == 16 and sbs.TEST.EVAL_PERIOD == 10
 
 
+@pytest.mark.parametrize("train_images", [100, 300, 1000])
+def test_the_small_data_recipe_fits_a_few_hundred_images(train_images):
+    from reidlab.engine.schedule_fit import schedule_warnings
+
+    cfg = load_config("configs/small/bagtricks_R18.yml")
+    assert (cfg.MODEL.BACKBONE.DEPTH, cfg.MODEL.BACKBONE.PRETRAIN, cfg.MODEL.DEVICE, cfg.SOLVER.AMP.ENABLED) == ("18x", False, "auto", True)
+    assert "MODEL.BACKBONE.FEAT_DIM" not in cfg._set_keys  # derived from the backbone, so no width warning
+    iterations = train_images // cfg.SOLVER.IMS_PER_BATCH
+    solver = cfg.SOLVER
+    assert schedule_warnings(solver.WARMUP_ITERS, iterations, solver.MAX_EPOCH, solver.SCHED, solver.STEPS) == []
+    assert solver.WARMUP_ITERS <= 0.15 * iterations * solver.MAX_EPOCH and max(solver.STEPS) < solver.MAX_EPOCH
+
+
 def test_every_shipped_config_loads():
     root = Path(__file__).resolve().parents[2] / "reidlab" / "configs"
     files = sorted(f for f in root.rglob("*.yml") if f.parent.name != "search")  # search/ holds search spaces
