@@ -4,7 +4,7 @@ The baseline ranks the test set by the distance between the images' raw pixels (
 the metric of TEST.METRIC): a model that cannot beat it has learned nothing about people. The
 script then trains configs/small/bagtricks_R18.yml (a from-scratch ResNet18), evaluating after
 every epoch, and prints the first epoch and optimiser step at which the trained mAP is above the
-baseline, with both mAPs over the run.
+baseline, with both mAPs over the run (early stopping keeps the recipe's patience in epochs).
 
     python benchmarks/small_data_baseline.py --data synthetic          # the built-in synthetic set
     python benchmarks/small_data_baseline.py --data small-folder       # a 200-image folder it writes
@@ -78,8 +78,10 @@ def train_until_beaten(config: str, overrides: list[str], baseline: float, full:
             if not full:  # paused, so `train --resume` could go on with the rest of the recipe
                 trainer.request_stop(StopReason.PAUSED, f"the trained mAP beat the raw-pixel baseline at epoch {epoch}")
 
+    cfg = load_config(config, overrides)
+    patience = cfg.SOLVER.EARLY_STOP.PATIENCE * cfg.TEST.EVAL_PERIOD  # the recipe's patience in epochs, now that every epoch is evaluated
     start = time.perf_counter()
-    train(config, overrides=[*overrides, "TEST.EVAL_PERIOD", "1"], hooks=[CallbackHook(after_epoch=record)])
+    train(config, overrides=[*overrides, "TEST.EVAL_PERIOD", "1", "SOLVER.EARLY_STOP.PATIENCE", str(patience)], hooks=[CallbackHook(after_epoch=record)])
     return evaluations, first or None, time.perf_counter() - start
 
 
