@@ -153,6 +153,7 @@ class Trainer:
                 hook.load_state_dict(hook_states[hook.name])
         self.state = TrainState(ckpt["epoch"], ckpt["iteration"], ckpt["elapsed_seconds"], list(ckpt["history"]), ckpt["best"])
         self.elapsed_at_session_start = ckpt["elapsed_seconds"]
+        self.completed_weights.keep(self.model, self.state.epoch)  # a stop in the first resumed epoch goes back to these
         self.resumed = True
         torch.set_rng_state(ckpt["torch_rng"])
         if ckpt.get("cuda_rng") and torch.cuda.is_available():

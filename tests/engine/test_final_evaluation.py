@@ -63,6 +63,21 @@ def test_a_stop_within_an_epoch_evaluates_the_completed_one_and_resume_knows_it(
     assert "mAP" in _history(run)[1] and "mAP" in _history(run)[3]
 
 
+def test_a_ctrl_c_in_the_first_epoch_after_resume_evaluates_the_epoch_it_resumed_from(tmp_path, tiny_overrides):
+    from reidlab.engine.hooks import PauseAfterEpoch
+
+    run = tmp_path / "run"
+    train(CONFIG, overrides=tiny_overrides(run, NEVER_EVALUATED), hooks=[PauseAfterEpoch(1)])
+    assert "mAP" not in _history(run)[-1]
+
+    def ctrl_c(trainer, epoch, step):
+        if step == 1:
+            raise KeyboardInterrupt
+
+    result = train(CONFIG, overrides=tiny_overrides(run, NEVER_EVALUATED), resume=True, hooks=[CallbackHook(after_step=ctrl_c)])
+    assert result.stop.reason is StopReason.INTERRUPTED and result.best["epoch"] == 1 and _history(run)[-1]["final_evaluation"]
+
+
 def test_an_evaluated_last_epoch_is_not_evaluated_again(tmp_path, tiny_overrides):
     run = tmp_path / "run"
     result = train(CONFIG, overrides=tiny_overrides(run, {**NEVER_EVALUATED, "TEST.EVAL_PERIOD": 2}), hooks=[_time_limit_after_epoch(2)])
