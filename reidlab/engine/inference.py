@@ -8,7 +8,7 @@ from torch import nn
 from reidlab.config import Config
 from reidlab.data.prefetch import prefetched_for
 from reidlab.engine.amp import AmpSettings
-from reidlab.evaluation import EvaluationResult, evaluate_features, extract_features
+from reidlab.evaluation import EvaluationResult, alpha_query_expansion, evaluate_features, extract_features
 
 
 @torch.inference_mode()
@@ -38,6 +38,13 @@ def check_finite(features: torch.Tensor, name: str) -> torch.Tensor:
     if bad:
         raise NonFiniteFeatures(f"{bad} of {len(features)} {name} embeddings are NaN or inf")
     return features
+
+
+def ranking_features(cfg: Config, features: torch.Tensor, num_query: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(query, gallery) features as the evaluation ranks them: split, then alpha query expansion when TEST.AQE is on."""
+    query, gallery = features[:num_query], features[num_query:]
+    aqe = cfg.TEST.AQE
+    return alpha_query_expansion(query, gallery, aqe.QE_TIME, aqe.QE_K, aqe.ALPHA) if aqe.ENABLED else (query, gallery)
 
 
 def metrics_from_features(cfg: Config, features: torch.Tensor, test_set) -> EvaluationResult:

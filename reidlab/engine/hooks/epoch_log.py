@@ -27,7 +27,6 @@ class EpochLog(HookBase):
                 text += f"  (best {early.best:.4f} @ {early.best_epoch}, patience {early.evaluations_without_improvement}/{early.patience})"
         trainer.log.info(text)
 
-
     def after_final_evaluation(self, epoch: int, record: dict) -> None:
         self.trainer.log.info("epoch %d, evaluated at the stop (it had not been):  mAP %.4f rank-1 %.4f mINP %.4f", epoch, record["mAP"], record["rank1"], record["mINP"])
 

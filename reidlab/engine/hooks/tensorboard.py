@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from reidlab.engine.hooks.base import HookBase
-from reidlab.evaluation import alpha_query_expansion
+from reidlab.engine.inference import ranking_features
 from reidlab.evaluation.rank_pictures import worst_query_sheet
 from reidlab.rundir import hyperparameters
 
@@ -34,7 +34,7 @@ class TensorBoard(HookBase):
         self.writer = SummaryWriter(log_dir=str(self.log_dir))
 
     def after_final_evaluation(self, epoch: int, record: dict) -> None:
-        self.after_epoch(epoch, record)  # one more evaluation of that epoch, by the usual rule
+        self.after_epoch(epoch, record)  # the epoch's scalars again, now with its metrics (and its worst queries if a new best)
 
     def after_epoch(self, epoch: int, record: dict) -> None:
         if self.writer is None:
@@ -56,9 +56,7 @@ class TensorBoard(HookBase):
         test_set, cfg = trainer.test_sets[0], trainer.cfg
         if not test_set.paths:
             return
-        query, gallery = features[: test_set.num_query], features[test_set.num_query :]
-        if cfg.TEST.AQE.ENABLED:
-            query, gallery = alpha_query_expansion(query, gallery, cfg.TEST.AQE.QE_TIME, cfg.TEST.AQE.QE_K, cfg.TEST.AQE.ALPHA)
+        query, gallery = ranking_features(cfg, features, test_set.num_query)
         sheet = worst_query_sheet(evaluation.per_query, query, gallery, cfg.TEST.METRIC, test_set.paths, test_set.pids, test_set.camids)
         if sheet is not None:
             self.writer.add_image(WORST_QUERIES_TAG, np.asarray(sheet), epoch, dataformats="HWC")

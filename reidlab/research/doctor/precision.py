@@ -42,8 +42,9 @@ class PrecisionTiming:
 
     def sentence(self) -> str:
         kind = "native bf16" if self.native_bf16 else "no native bf16 (bf16 is emulated)"
+        first_only = "; only a first step fitted the budget, its set-up included" if self.warm_up_only else ""
         return (f"bf16 autocast {self.bf16_images_per_second:.1f} img/s vs float32 {self.fp32_images_per_second:.1f} img/s "
-                f"(x{self.bf16_speedup:.2f}; {self.images} images a step; this CPU has {kind})")
+                f"(x{self.bf16_speedup:.2f}; {self.images} images a step{first_only}; this CPU has {kind})")
 
 
 def whole_identities(images: torch.Tensor, targets: torch.Tensor, at_least: int = MIN_IMAGES) -> tuple[torch.Tensor, torch.Tensor]:

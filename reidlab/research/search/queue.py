@@ -4,8 +4,9 @@
 trials (complete, pruned, failed) and running ones count; an interrupted trial and one whose
 worker was lost do not, since their configuration is queued again. The retry (user attribute
 `retry_of`) resumes in the lost trial's folder from its last_checkpoint.pth when that folder is
-reachable (a shared disk) and can go on; otherwise it trains from the start in a folder of its own. Two workers that start a trial at the same instant can
-overrun N by one, as with Optuna's own MaxTrialsCallback.
+reachable (a shared disk) and can go on; otherwise it trains from the start in a folder of its
+own. Two workers that start a trial at the same instant can overrun N by one, as with Optuna's
+own MaxTrialsCallback.
 
 Queued config files (--enqueue) record the file in the trial's user attribute `queued_config`,
 and the trial trains exactly that file (plus the command line's KEY VALUE overrides). Its values

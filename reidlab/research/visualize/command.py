@@ -10,8 +10,7 @@ from typing import Callable
 import numpy as np
 
 from reidlab.config import override_config
-from reidlab.evaluation.rank_pictures import Tile, contact_sheet, query_grid, query_title
-from reidlab.evaluation.rank_pictures import worst_queries as _worst_by_ap
+from reidlab.evaluation.rank_pictures import Tile, contact_sheet, query_grid, query_title, worst_queries
 from reidlab.research.breakdowns import breakdown_plots
 from reidlab.research.visualize.breakdowns import breakdowns
 from reidlab.research.visualize.ranking import Ranking, VisualizeError, load_for_visualize, rank_test_set
@@ -49,11 +48,11 @@ def visualize(folder: Path, queries: str = "worst", top: int = 10, out: Path | N
     out = out or folder / VISUALIZE_DIR
     tiles: dict[int, list[Tile]] = {}
     grids = {}
-    for query in chosen + [q for q in worst_queries(ranking)[:SHEET_SIZE] if q not in chosen]:
+    for query in chosen + [q for q in worst_queries(ranking.per_query)[:SHEET_SIZE] if q not in chosen]:
         grids[query], tiles[query] = _grid(ranking, query)
     for query in chosen:
         _write_png(out / "grids" / f"query_{query}.png", grids[query])
-    _write_png(out / WORST_QUERIES_FILE, contact_sheet([grids[q] for q in worst_queries(ranking)[:SHEET_SIZE]]))
+    _write_png(out / WORST_QUERIES_FILE, contact_sheet([grids[q] for q in worst_queries(ranking.per_query)[:SHEET_SIZE]]))
     numbers = breakdowns(ranking)
     write_json_atomic(out / BREAKDOWNS_FILE, numbers)
     plots = breakdown_plots(numbers)
@@ -64,18 +63,13 @@ def visualize(folder: Path, queries: str = "worst", top: int = 10, out: Path | N
     return VisualizeResult(out, ranking, chosen, tiles, numbers)
 
 
-def worst_queries(ranking: Ranking) -> list[int]:
-    """Valid queries by AP, lowest first; ties: the later first true match first."""
-    return _worst_by_ap(ranking.per_query)
-
-
 def choose_queries(ranking: Ranking, how: str) -> list[int]:
     """worst / best / random (seeded) SHEET_SIZE queries, or every query of the identities ID,ID,..."""
     if how in ("worst", "best"):
-        ordered = worst_queries(ranking)
+        ordered = worst_queries(ranking.per_query)
         return (ordered if how == "worst" else ordered[::-1])[:SHEET_SIZE]
     if how == "random":
-        valid = worst_queries(ranking)
+        valid = worst_queries(ranking.per_query)
         return sorted(np.random.default_rng(0).choice(valid, size=min(SHEET_SIZE, len(valid)), replace=False).tolist())
     try:
         wanted = {int(part) for part in how.split(",") if part.strip()}

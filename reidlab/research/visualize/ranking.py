@@ -20,9 +20,9 @@ from reidlab.data import build_test_data
 from reidlab.data.build import TestData
 from reidlab.engine.amp import AmpSettings
 from reidlab.engine.distributed import start_processes
-from reidlab.engine.inference import check_finite, model_features
+from reidlab.engine.inference import check_finite, model_features, ranking_features
 from reidlab.errors import UserError
-from reidlab.evaluation import PerQueryResult, alpha_query_expansion, iter_distance_chunks, iter_reranked_rows
+from reidlab.evaluation import PerQueryResult, iter_distance_chunks, iter_reranked_rows
 from reidlab.evaluation.rank import PerQueryCollector
 from reidlab.evaluation.rank_pictures import nearest
 from reidlab.modeling.loading import LoadedNetwork, load_network
@@ -76,10 +76,7 @@ def rank_test_set(loaded: LoadedNetwork, cfg: Config, top_k: int) -> Ranking:
         features = check_finite(model_features(network, test_set.loader, device, AmpSettings.for_device(cfg.SOLVER.AMP.ENABLED, device), cfg.TEST.FLIP.ENABLED), test_set.name)
     finally:
         processes.shutdown()
-    q = test_set.num_query
-    query, gallery = features[:q], features[q:]
-    if cfg.TEST.AQE.ENABLED:
-        query, gallery = alpha_query_expansion(query, gallery, cfg.TEST.AQE.QE_TIME, cfg.TEST.AQE.QE_K, cfg.TEST.AQE.ALPHA)
+    query, gallery = ranking_features(cfg, features, test_set.num_query)
     metric, rerank = cfg.TEST.METRIC, cfg.TEST.RERANK
     if rerank.ENABLED:  # as evaluation does: streamed k-reciprocal re-ranking, sparse neighbour lists
         blocks = iter_reranked_rows(query, gallery, metric, rerank.K1, rerank.K2, rerank.LAMBDA, block_rows=_BLOCK_ROWS)

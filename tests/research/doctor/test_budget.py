@@ -73,3 +73,13 @@ def test_the_precision_batch_is_whole_identities():
     assert kept.tolist() == [3] * 4 + [5] * 4 + [9] * 4
     _, small = whole_identities(images, targets, at_least=1)
     assert small.unique().tolist() == [3, 5]  # never fewer than two identities: the triplet loss needs a negative
+
+
+def test_a_budget_that_fits_only_the_first_step_uses_it_and_says_so():
+    from reidlab.research.doctor.precision import _images_per_second
+
+    calls = []
+    per_second, first_only = _images_per_second(lambda: calls.append(time.sleep(0.01)), 8, budget_s=0.0)
+    assert len(calls) == 1 and first_only and 0 < per_second <= 8 / 0.01
+    assert "only a first step fitted the budget" in PrecisionTiming(8, 10.0, 2.0, False, True).sentence()
+    assert "only a first step" not in PrecisionTiming(8, 10.0, 2.0, False, False).sentence()
